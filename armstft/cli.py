@@ -1,0 +1,227 @@
+"""The ``armstft`` command: one JSON document on stdout, human text on stderr, exit 0 only on success.
+
+Exit codes: 0 success, 1 the device computed something out of tolerance, 2 bad input (bundle, manifest,
+audio, arguments), 3 an internal error (a bug: set ARMSTFT_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from armstft.errors import ArmstftError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def emit(document: dict[str, Any]) -> None:
+    print(json.dumps(document, indent=2, default=str), flush=True)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from armstft import info
+
+    data = info.collect()
+    say(info.summary(data))
+    emit(data)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from armstft.verify import VerifyReport, verify_bundle
+
+    report = VerifyReport(bundle=str(args.bundle))
+    try:
+        verify_bundle(args.bundle, report)
+    except ArmstftError as err:
+        report.error = str(err)
+        emit(report.to_json())
+        raise
+    for warning in report.warnings:
+        say(f"warning: {warning}")
+    for case in report.cases:
+        status = "ok  " if case.ok else "FAIL"
+        detail = f"max_abs {case.max_abs:.3e} max_rel {case.max_rel:.3e}" if case.max_abs is not None else ""
+        line = f"{status} {case.stage:5s} {case.variant:5s} {case.name:12s} {detail} {case.problem or ''}"
+        say(line.rstrip())
+    failed = [c for c in report.cases if not c.ok]
+    say(
+        f"{args.bundle}: {'verified' if report.ok else 'MISMATCH'}: {len(report.cases) - len(failed)}/"
+        f"{len(report.cases)} checks within tolerance"
+    )
+    emit(report.to_json())
+    return EXIT_OK if report.ok else EXIT_MISMATCH
+
+
+def _threads(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated thread counts, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected thread counts >= 1, got {text!r}")
+    return values
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from armstft.bench import BenchSettings, run_bench
+
+    base = BenchSettings.quick() if args.quick else BenchSettings()
+    settings = BenchSettings(
+        seconds=args.seconds if args.seconds is not None else base.seconds,
+        iterations=args.iterations if args.iterations is not None else base.iterations,
+        warmup=args.warmup if args.warmup is not None else base.warmup,
+        threads=args.threads or (),
+        backends=tuple(args.backends.split(",")),
+    )
+    say(f"benchmarking {args.bundle} → {args.out}")
+    document = run_bench(args.bundle, args.out, settings, progress=say)
+    emit(document)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from armstft.export import export_bundle
+
+    path = export_bundle(args.weights, args.out, name=args.name)
+    say(f"wrote bundle {args.out}")
+    emit({"schema": "armstft.export/1", "bundle": str(args.out), "manifest": str(path), "ok": True})
+    return EXIT_OK
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from armstft.config import StftConfig
+    from armstft.errors import InputError
+    from armstft.export import bundle_user_model
+
+    config = None
+    if args.config is not None:
+        try:
+            data = json.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(str(args.config), "document", "a JSON STFT config", type(err).__name__) from None
+        config = StftConfig.from_dict(data, str(args.config))
+    path = bundle_user_model(args.model, args.inputs, args.out, config=config, name=args.name)
+    say(f"wrote bundle {args.out}; check it anywhere with: armstft verify {args.out}")
+    emit({"schema": "armstft.bundle-made/1", "bundle": str(args.out), "manifest": str(path), "ok": True})
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from armstft.audio import read_audio
+    from armstft.bundle import check_files, load_manifest
+    from armstft.config import StftConfig
+    from armstft.errors import InputError
+    from armstft.verify import load_model
+
+    manifest = load_manifest(args.bundle)
+    check_files(manifest)
+    if args.variant not in manifest.variants:
+        raise InputError(
+            str(manifest.path), "models", f"a variant named {args.variant}", sorted(manifest.variants)
+        )
+    audio = read_audio(args.audio, manifest.config or StftConfig())
+    variant = manifest.variants[args.variant]
+    module = load_model(manifest.root / variant.file, str(manifest.root / variant.file))
+    with torch.inference_mode():
+        logits = module(torch.from_numpy(audio)).tolist()
+    labels = manifest.labels
+    predicted = [labels[int(max(range(len(row)), key=row.__getitem__))] if labels else None for row in logits]
+    say(f"{args.audio}: {', '.join(str(p) for p in predicted)}")
+    emit(
+        {
+            "schema": "armstft.run/1",
+            "audio": str(args.audio),
+            "variant": args.variant,
+            "logits": logits,
+            "predicted": predicted,
+        }
+    )
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="armstft", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="torch/BLAS/FFT/CPU facts of this device").set_defaults(func=cmd_info)
+
+    p = sub.add_parser("verify", help="check a bundle's hashes and golden outputs on this device")
+    p.add_argument("bundle", type=Path)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("bench", help="latency of the STFT stage and the model, per thread count")
+    p.add_argument("bundle", type=Path)
+    p.add_argument(
+        "--out", type=Path, default=Path("bench.json"), help="JSON results, rewritten after each case"
+    )
+    p.add_argument("--seconds", type=float, help="time budget per case (default 2, --quick 0.5)")
+    p.add_argument("--iterations", type=int, help="iterations per case (default 200, --quick 20)")
+    p.add_argument("--warmup", type=int, help="warm-up calls per case (default 3)")
+    p.add_argument("--threads", type=_threads, help="thread counts, e.g. 1,2 (default 1..nproc)")
+    p.add_argument(
+        "--backends", default="aten,armstft", help="STFT backends to compare (default aten,armstft)"
+    )
+    p.add_argument("--quick", action="store_true", help="short settings for CI and emulated boards")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("export", help="trained weights → bundle (fp32 + int8 + golden vectors)")
+    p.add_argument("--weights", type=Path, default=Path("models/default-weights.pt"))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--name", default="default")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bundle", help="your TorchScript model + inputs (.npz) → bundle")
+    p.add_argument("model", type=Path)
+    p.add_argument("--inputs", type=Path, required=True, help=".npz of float32 (batch, samples) arrays")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--config", type=Path, help="STFT config JSON (enables the STFT-stage check)")
+    p.add_argument("--name", default="user")
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("run", help="classify one .wav/.npy file with a bundle")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("audio", type=Path)
+    p.add_argument("--variant", default="fp32")
+    p.set_defaults(func=cmd_run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ArmstftError as err:
+        say(f"armstft: error: {err}")
+        if args.command not in ("verify",):
+            emit({"schema": f"armstft.{args.command}/1", "ok": False, "error": str(err)})
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        say("armstft: interrupted")
+        return 130
+    except Exception as err:
+        if os.environ.get("ARMSTFT_DEBUG"):
+            traceback.print_exc()
+        say(f"armstft: internal error: {type(err).__name__}: {err} (ARMSTFT_DEBUG=1 shows the traceback)")
+        emit(
+            {
+                "schema": f"armstft.{args.command}/1",
+                "ok": False,
+                "error": f"internal: {type(err).__name__}: {err}",
+            }
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

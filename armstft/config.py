@@ -1,0 +1,124 @@
+"""The one STFT / front-end configuration object.
+
+Every place that needs n_fft, hop, window, ... reads it from a :class:`StftConfig`; the config is saved
+in the bundle manifest and rebuilt from there on the board, so there is never a second copy of these
+parameters to drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from armstft.errors import InputError, describe
+
+WINDOWS = ("hann", "hamming", "blackman", "bartlett", "rectangular")
+PAD_MODES = ("reflect", "constant", "replicate", "circular")
+BACKENDS = ("aten", "armstft")
+
+
+@dataclass(frozen=True)
+class StftConfig:
+    """STFT front end of the model, plus the mel stage and input limits that depend on it."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    win_length: int = 512
+    window: str = "hann"
+    center: bool = True
+    pad_mode: str = "reflect"
+    normalized: bool = False
+    n_mels: int = 40
+    f_min: float = 0.0
+    f_max: float | None = None
+    # Longest input accepted, in seconds: bounds memory and latency on small boards.
+    max_seconds: float = 10.0
+    # Which STFT implementation the scripted front end calls (see armstft.faststft).
+    stft_backend: str = "aten"
+
+    def __post_init__(self) -> None:
+        self.validate("config")
+
+    @property
+    def n_freqs(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def max_samples(self) -> int:
+        return round(self.max_seconds * self.sample_rate)
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input the STFT accepts: reflect padding needs more than n_fft // 2 samples."""
+        if self.center:
+            return self.n_fft // 2 + 1 if self.pad_mode == "reflect" else 1
+        return self.n_fft
+
+    def validate(self, where: str) -> None:
+        """Raise :class:`InputError` naming the first field that is out of range."""
+        checks: list[tuple[str, bool, str]] = [
+            ("sample_rate", _is_int(self.sample_rate) and self.sample_rate > 0, "a positive integer"),
+            ("n_fft", _is_int(self.n_fft) and self.n_fft >= 4, "an integer >= 4"),
+            ("hop_length", _is_int(self.hop_length) and self.hop_length > 0, "a positive integer"),
+            (
+                "win_length",
+                _is_int(self.win_length) and 0 < self.win_length <= self.n_fft,
+                f"an integer in 1..n_fft ({self.n_fft})",
+            ),
+            ("window", self.window in WINDOWS, f"one of {', '.join(WINDOWS)}"),
+            ("center", isinstance(self.center, bool), "true or false"),
+            ("pad_mode", self.pad_mode in PAD_MODES, f"one of {', '.join(PAD_MODES)}"),
+            ("normalized", isinstance(self.normalized, bool), "true or false"),
+            (
+                "n_mels",
+                _is_int(self.n_mels) and 0 < self.n_mels <= self.n_fft // 2 + 1,
+                "an int in 1..n_freqs",
+            ),
+            ("f_min", _is_num(self.f_min) and self.f_min >= 0, "a number >= 0"),
+            (
+                "f_max",
+                self.f_max is None
+                or (_is_num(self.f_max) and self.f_min < self.f_max <= self.sample_rate / 2),
+                "null or a number in (f_min, sample_rate/2]",
+            ),
+            ("max_seconds", _is_num(self.max_seconds) and self.max_seconds > 0, "a positive number"),
+            ("stft_backend", self.stft_backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise InputError(where, name, expected, describe(getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "config") -> StftConfig:
+        """Build a config from a manifest/JSON mapping; unknown or missing fields are errors, not guesses."""
+        if not isinstance(data, dict):
+            raise InputError(where, "config", "a JSON object", type(data).__name__)
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise InputError(
+                where, f"config.{unknown[0]}", f"one of the fields {', '.join(names)}", "unknown"
+            )
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise InputError(where, f"config.{missing[0]}", "present", "missing")
+        try:
+            return cls(**data)
+        except InputError as err:
+            raise InputError(where, f"config.{err.field}", err.expected, err.got) from None
+
+    def replace(self, **changes: Any) -> StftConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_num(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

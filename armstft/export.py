@@ -1,0 +1,212 @@
+"""Turn trained weights (or a user's TorchScript model) into a verified-on-the-host model bundle.
+
+    python -m armstft export --weights models/default-weights.pt --out models/default
+
+Exports the fp32 model (scripted, frozen, with its ``stft`` method kept) and a dynamic-int8 variant
+(``quantize_dynamic`` on Linear layers), then records golden vectors: seeded inputs, the float64 NumPy
+reference of the STFT stage, and this host's outputs for every variant. Same weights in, same outputs out:
+nothing here depends on time, order of dict iteration or unseeded randomness.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchaudio
+
+import armstft
+from armstft.audio import check_audio
+from armstft.bundle import golden_key, write_manifest
+from armstft.config import StftConfig
+from armstft.errors import BundleError, InputError
+from armstft.model import StftClassifier
+from armstft.reference import stft64_config
+from armstft.synth import LABELS, make_clip
+
+# Stated tolerances (see docs/bundle.md for how they were chosen).
+STFT_PEAK_REL = 1e-5
+FP32_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
+INT8_TOLERANCE = {"atol": 0.6, "rtol": 0.02, "argmax_matches": "fp32"}
+PRESERVED_METHODS = ["stft", "log_mel"]
+GOLDEN_SEED = 20261124
+
+
+@dataclass(frozen=True)
+class Weights:
+    config: StftConfig
+    labels: list[str]
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+
+def load_weights(path: Path) -> Weights:
+    """Weights file written by :mod:`armstft.train`; loaded with ``weights_only=True`` (no pickle code)."""
+    where = str(path)
+    if not path.is_file():
+        raise InputError(where, "file", "a weights file from `python -m armstft.train`", "missing")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad archive; all mean the same to the user
+        raise InputError(
+            where, "file", "a torch weights archive", f"unreadable ({type(err).__name__})"
+        ) from None
+    if not isinstance(data, dict) or "state_dict" not in data:
+        raise InputError(where, "state_dict", "present", "missing")
+    for key in ("config", "labels"):
+        if key not in data:
+            raise InputError(where, key, "present", "missing")
+    return Weights(
+        config=StftConfig.from_dict(data["config"], where),
+        labels=[str(x) for x in data["labels"]],
+        state_dict=data["state_dict"],
+        meta={k: v for k, v in data.items() if k not in ("config", "labels", "state_dict")},
+    )
+
+
+def build_model(weights: Weights, backend: str | None = None) -> StftClassifier:
+    config = weights.config if backend is None else weights.config.replace(stft_backend=backend)
+    model = StftClassifier(config, n_classes=len(weights.labels))
+    model.load_state_dict(weights.state_dict)
+    return model.eval()
+
+
+def script_frozen(model: torch.nn.Module) -> torch.jit.ScriptModule:
+    """TorchScript, frozen (weights folded in as constants), keeping the exported stage methods."""
+    scripted = torch.jit.script(model.eval())
+    keep = [m for m in PRESERVED_METHODS if hasattr(scripted, m)]
+    return torch.jit.freeze(scripted, preserved_attrs=keep)
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def golden_inputs(config: StftConfig) -> dict[str, np.ndarray]:
+    """Seeded cases: one clip per class, a batch, an odd length and a short clip."""
+    rng = np.random.default_rng(GOLDEN_SEED)
+    sr = config.sample_rate
+    cases = {f"{label}": make_clip(label, rng, sr)[None, :] for label in LABELS}
+    cases["batch4"] = np.stack([make_clip(LABELS[i % len(LABELS)], rng, sr) for i in range(4)])
+    cases["odd_length"] = make_clip("chirp", rng, sr, seconds=12345 / sr)[None, :]
+    cases["short"] = make_clip("tone", rng, sr, seconds=0.25)[None, :]
+    return cases
+
+
+def save_script(module: torch.jit.ScriptModule, path: Path) -> None:
+    """``torch.jit.save`` with the zip members' timestamps fixed, so equal models give equal bytes."""
+    buffer = io.BytesIO()
+    torch.jit.save(module, buffer)
+    buffer.seek(0)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+
+
+def run_variant(module: torch.jit.ScriptModule, audio: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return module(torch.from_numpy(audio)).numpy()
+
+
+def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
+    """Write a complete bundle for the weights to ``out`` and return the manifest path."""
+    weights = load_weights(weights_path)
+    torch.manual_seed(0)
+    model = build_model(weights)
+    variants = {"fp32": script_frozen(model), "int8": script_frozen(quantize_int8(model))}
+    out.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    cases = golden_inputs(weights.config)
+    for case, audio in cases.items():
+        check_audio(audio, weights.config, f"golden case {case}")
+        arrays[golden_key(case, "input")] = audio
+        arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), weights.config)
+        for variant, module in variants.items():
+            arrays[golden_key(case, f"out.{variant}")] = run_variant(module, audio)
+    for variant, module in variants.items():
+        save_script(module, out / f"model_{variant}.pt")
+    np.savez(out / "golden.npz", **arrays)
+    manifest = {
+        "name": name,
+        "armstft": armstft.__version__,
+        "torch": str(torch.__version__),
+        "torchaudio": str(torchaudio.__version__),
+        "config": weights.config.to_dict(),
+        "labels": weights.labels,
+        "training": {k: v for k, v in weights.meta.items() if isinstance(v, int | float | str)},
+        "models": {
+            "fp32": {"file": "model_fp32.pt", "tolerance": FP32_TOLERANCE},
+            "int8": {
+                "file": "model_int8.pt",
+                "tolerance": INT8_TOLERANCE,
+                "quantization": "dynamic int8, Linear",
+            },
+        },
+        "stft": {"model": "fp32", "method": "stft", "tolerance": {"peak_rel": STFT_PEAK_REL}},
+        "golden": {"file": "golden.npz", "cases": list(cases)},
+    }
+    return write_manifest(out, manifest)
+
+
+def bundle_user_model(
+    model_path: Path,
+    inputs_path: Path,
+    out: Path,
+    config: StftConfig | None = None,
+    name: str = "user",
+    atol: float = FP32_TOLERANCE["atol"],
+    rtol: float = FP32_TOLERANCE["rtol"],
+) -> Path:
+    """Bundle a user's TorchScript model with their inputs (an ``.npz`` of named float32 arrays).
+
+    Golden outputs are this host's outputs. When the user gives the STFT config and the model exports a
+    ``stft`` method, the STFT stage is checked against the float64 reference as well.
+    """
+    try:
+        module = torch.jit.load(str(model_path), map_location="cpu")
+    except Exception as err:
+        raise BundleError(
+            str(model_path), "file", "a TorchScript model (torch.jit.save)", type(err).__name__
+        ) from None
+    try:
+        inputs = np.load(inputs_path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(
+            str(inputs_path), "file", "an .npz of float32 arrays", f"unreadable ({err})"
+        ) from None
+    limits = config or StftConfig()
+    out.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    has_stft = config is not None and hasattr(module, "stft")
+    cases = sorted(inputs.files)
+    if not cases:
+        raise InputError(str(inputs_path), "arrays", "at least one input array", "none")
+    for case in cases:
+        audio = check_audio(inputs[case], limits, str(inputs_path), field=case)
+        arrays[golden_key(case, "input")] = audio
+        arrays[golden_key(case, "out.fp32")] = run_variant(module, audio)
+        if has_stft:
+            assert config is not None
+            arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), config)
+    save_script(module, out / "model_fp32.pt")
+    np.savez(out / "golden.npz", **arrays)
+    manifest: dict[str, Any] = {
+        "name": name,
+        "armstft": armstft.__version__,
+        "torch": str(torch.__version__),
+        "torchaudio": str(torchaudio.__version__),
+        "models": {"fp32": {"file": "model_fp32.pt", "tolerance": {"atol": atol, "rtol": rtol}}},
+        "golden": {"file": "golden.npz", "cases": cases},
+    }
+    if config is not None:
+        manifest["config"] = config.to_dict()
+    if has_stft:
+        manifest["stft"] = {"model": "fp32", "method": "stft", "tolerance": {"peak_rel": STFT_PEAK_REL}}
+    return write_manifest(out, manifest)

@@ -1,0 +1,63 @@
+"""The small audio classifier: STFT front end → log-mel (torchaudio MelScale) → small CNN → logits.
+
+Written the way a user would write one, so that what we verify and benchmark on the board is the ATen STFT
+path real models take. The module keeps ``stft`` as its own exported method: verify and bench reach the
+model's actual STFT stage through it, not through a copy.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+from armstft.config import StftConfig
+from armstft.frontend import make_frontend
+
+LOG_EPS = 1e-6
+
+
+class StftClassifier(nn.Module):
+    """Audio (batch, samples) → class logits (batch, n_classes)."""
+
+    def __init__(self, config: StftConfig, n_classes: int) -> None:
+        super().__init__()
+        self.frontend = make_frontend(config)
+        self.mel = torchaudio.transforms.MelScale(
+            n_mels=config.n_mels,
+            sample_rate=config.sample_rate,
+            f_min=config.f_min,
+            f_max=config.f_max,
+            n_stft=config.n_freqs,
+        )
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        # Linear layers are what dynamic int8 quantization converts.
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, n_classes))
+        self.log_eps = LOG_EPS
+
+    @torch.jit.export
+    def stft(self, audio: torch.Tensor) -> torch.Tensor:
+        """The STFT stage alone: complex (batch, n_freqs, frames)."""
+        return self.frontend(audio)
+
+    @torch.jit.export
+    def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
+        """Log-mel features (batch, n_mels, frames), normalised per clip so input gain does not matter."""
+        spec = self.frontend(audio)
+        power = spec.real * spec.real + spec.imag * spec.imag
+        feats = torch.log(self.mel(power) + self.log_eps)
+        return feats - feats.mean(dim=(-2, -1), keepdim=True)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        feats = self.log_mel(audio)
+        return self.head(self.features(feats.unsqueeze(1)))
