@@ -1,0 +1,119 @@
+"""``stft``: torch.stft's signature and results, computed by the native engine where it applies.
+
+Why this shape: callers swap ``torch.stft`` for this function (or the registered operator) and must never
+get a different answer, so every case the engine does not cover — grad, other dtypes or devices, sizes
+without a plan, inputs torch itself rejects — goes to torch.stft unchanged and gets torch's own result or
+torch's own error.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from armstft.faststft import _loader
+
+PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
+
+_plans: dict[int, object] = {}
+
+
+def plan_for(n_fft: int) -> object | None:
+    """The engine's cached plan for n_fft (made once per size), or None if the size is not covered."""
+    plan = _plans.get(n_fft)
+    if plan is None and n_fft not in _plans:
+        native = _loader.native()
+        plan = native.plan(n_fft) if native is not None else None
+        _plans[n_fft] = plan
+    return plan
+
+
+def _needs_grad(t: torch.Tensor | None) -> bool:
+    return t is not None and t.requires_grad and torch.is_grad_enabled()
+
+
+def _fast(
+    input: torch.Tensor,
+    n_fft: int,
+    hop_length: int | None,
+    win_length: int | None,
+    window: torch.Tensor | None,
+    center: bool,
+    pad_mode: str,
+    normalized: bool,
+    onesided: bool | None,
+    return_complex: bool | None,
+) -> torch.Tensor | None:
+    """The engine's result, or None when this call is not one the engine covers."""
+    native = _loader.native()
+    if native is None or return_complex is None or not isinstance(input, torch.Tensor):
+        return None
+    if input.dtype != torch.float32 or input.device.type != "cpu" or input.dim() not in (1, 2):
+        return None
+    if _needs_grad(input) or _needs_grad(window) or input.numel() == 0:
+        return None
+    if not isinstance(n_fft, int) or (plan := plan_for(n_fft)) is None:
+        return None
+    hop = n_fft // 4 if hop_length is None else hop_length
+    wl = n_fft if win_length is None else win_length
+    if hop <= 0 or wl <= 0 or wl > n_fft:
+        return None
+    win_ptr = 0
+    if window is not None:
+        if window.dtype != torch.float32 or window.device.type != "cpu" or window.shape != (wl,):
+            return None
+        window = window.contiguous()
+        win_ptr = window.data_ptr()
+    length = input.shape[-1]
+    pad = n_fft // 2 if center else 0
+    mode = PAD_MODES.get(pad_mode, -1) if center else 0
+    if mode < 0 or (mode == 1 and pad >= length) or (mode == 3 and pad > length):
+        return None
+    if length + 2 * pad < n_fft:
+        return None
+    n_frames = 1 + (length + 2 * pad - n_fft) // hop
+    x = input.contiguous()
+    batch = 1 if x.dim() == 1 else x.shape[0]
+    full = onesided is False
+    n_freq = n_fft if full else n_fft // 2 + 1
+    out = torch.empty((batch, n_frames, n_freq), dtype=torch.complex64)
+    scale = n_fft**-0.5 if normalized else 1.0
+    native.stft(
+        plan, x.data_ptr(), batch, length, length, win_ptr, wl, hop, pad, mode, scale, 0 if full else 1,
+        out.data_ptr(), n_frames, 2 * n_frames * n_freq, 2 * n_freq,
+    )  # fmt: skip
+    spec = out.transpose(1, 2)
+    if input.dim() == 1:
+        spec = spec[0]
+    return spec if return_complex else torch.view_as_real(spec)
+
+
+def stft(
+    input: torch.Tensor,
+    n_fft: int,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window: torch.Tensor | None = None,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    normalized: bool = False,
+    onesided: bool | None = None,
+    return_complex: bool | None = None,
+) -> torch.Tensor:
+    """Drop-in for :func:`torch.stft` (same arguments, same result within rel. 1e-5, same layout).
+
+    Float32 CPU input of 1 or 2 dims with a power-of-two ``n_fft`` >= 32 runs on the native engine;
+    everything else is passed to torch.stft as is.
+    """
+    out = _fast(input, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided,
+                return_complex)  # fmt: skip
+    if out is not None:
+        return out
+    return torch.stft(
+        input, n_fft, hop_length=hop_length, win_length=win_length, window=window, center=center,
+        pad_mode=pad_mode, normalized=normalized, onesided=onesided, return_complex=return_complex,
+    )  # fmt: skip
+
+
+def covers(n_fft: int) -> bool:
+    """Whether the native engine has a plan for this frame size (else stft falls back)."""
+    return plan_for(n_fft) is not None

@@ -1,0 +1,240 @@
+/* Real FFT of one windowed frame: n real samples -> n/2+1 complex bins, n a power of two >= 32.
+ *
+ * Method (textbook, written here from the formulas):
+ *   1. z[j] = w[2j] x[2j] + i w[2j+1] x[2j+1], j < m = n/2   (window folded into the de-interleave)
+ *   2. Z = complex FFT_m(z): Stockham autosort, radix-4 passes (a radix-2 pass last when log2 m is odd),
+ *      split re/im arrays so every butterfly runs on 4 lanes.  The first pass (stride 1) works across
+ *      butterflies and transposes 4x4 on store; later passes work across the contiguous stride.
+ *   3. X[k] = E - i W^k O, X[m-k] = conj(E + i W^k O), with E = (Z[k] + conj Z[m-k]) / 2,
+ *      O = (Z[k] - conj Z[m-k]) / 2, W = exp(-2 pi i / n); both halves come out of one pass over k < m/2.
+ * Autosort means no bit reversal, and the output is written interleaved straight into the caller's
+ * spectrum row, so there is no copy-out step.
+ */
+#include "fft.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd.h"
+
+#define MAX_PASSES 24
+
+typedef struct {
+    int radix;       /* 4 or 2 */
+    int n;           /* sub-transform length at this pass */
+    int s;           /* stride (number of interleaved sub-transforms) */
+    const float *tw; /* twiddle blocks, 24 floats each (see make_twiddles) */
+} fft_pass;
+
+struct armstft_plan {
+    int n;      /* real frame length */
+    int m;      /* complex FFT length n/2 */
+    int npass;
+    fft_pass pass[MAX_PASSES];
+    float *tw;   /* storage for all pass twiddles */
+    float *post; /* post[k] = cos, post[m/2 + k] = sin of -2 pi k / n, k < m/2 */
+};
+
+const char *armstft_simd_name(void) { return ARMSTFT_SIMD_NAME; }
+
+int armstft_plan_size(const armstft_plan *plan) { return plan->n; }
+
+/* two ping-pong split buffers of m+4 complex values (the +1 holds Z[m] = Z[0] for the split step) */
+size_t armstft_plan_scratch(const armstft_plan *plan) { return 4 * ((size_t)plan->m + 4); }
+
+static int is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+/* Twiddles for a radix-4 pass of length n (m = n/4 butterflies, angle step 2 pi / n).
+ * stride 1: one block per 4 butterflies p..p+3: w1r[4] w1i[4] w2r[4] w2i[4] w3r[4] w3i[4]
+ * stride>1: one block per butterfly p, each value repeated over 4 lanes (broadcast ready). */
+static float *make_twiddles(float *dst, int n, int s) {
+    int m = n / 4;
+    for (int p = 0; p < m; p++) {
+        for (int r = 1; r <= 3; r++) {
+            double a = -2.0 * M_PI * (double)(r * p) / (double)n;
+            float c = (float)cos(a), si = (float)sin(a);
+            if (s == 1) {
+                float *blk = dst + (p / 4) * 24;
+                blk[(r - 1) * 8 + (p % 4)] = c;
+                blk[(r - 1) * 8 + 4 + (p % 4)] = si;
+            } else {
+                float *blk = dst + p * 24;
+                for (int l = 0; l < 4; l++) {
+                    blk[(r - 1) * 8 + l] = c;
+                    blk[(r - 1) * 8 + 4 + l] = si;
+                }
+            }
+        }
+    }
+    return dst + (size_t)m * 24;
+}
+
+armstft_plan *armstft_plan_new(int n) {
+    if (!is_pow2(n) || n < 32 || n > (1 << 24)) return NULL;
+    armstft_plan *pl = calloc(1, sizeof(*pl));
+    if (!pl) return NULL;
+    pl->n = n;
+    pl->m = n / 2;
+    int m = pl->m;
+    pl->tw = malloc(sizeof(float) * 24 * (size_t)m);
+    pl->post = malloc(sizeof(float) * (size_t)m);
+    if (!pl->tw || !pl->post) {
+        armstft_plan_free(pl);
+        return NULL;
+    }
+    float *tw = pl->tw;
+    int len = m, s = 1;
+    while (len >= 4) {
+        fft_pass *ps = &pl->pass[pl->npass++];
+        ps->radix = 4;
+        ps->n = len;
+        ps->s = s;
+        ps->tw = tw;
+        tw = make_twiddles(tw, len, s);
+        len /= 4;
+        s *= 4;
+    }
+    if (len == 2) {
+        fft_pass *ps = &pl->pass[pl->npass++];
+        ps->radix = 2;
+        ps->n = 2;
+        ps->s = s;
+        ps->tw = NULL;
+    }
+    for (int k = 0; k < m / 2; k++) {
+        double a = -2.0 * M_PI * (double)k / (double)n;
+        pl->post[k] = (float)cos(a);
+        pl->post[m / 2 + k] = (float)sin(a);
+    }
+    return pl;
+}
+
+void armstft_plan_free(armstft_plan *plan) {
+    if (!plan) return;
+    free(plan->tw);
+    free(plan->post);
+    free(plan);
+}
+
+/* radix-4 butterfly core on 4 lanes: in a,b,c,d -> out y0..y3 before twiddles */
+#define BFLY4(ar, ai, br, bi, cr, ci, dr, di)                                 \
+    v4f t0r = v_add(ar, cr), t0i = v_add(ai, ci);                             \
+    v4f t1r = v_sub(ar, cr), t1i = v_sub(ai, ci);                             \
+    v4f t2r = v_add(br, dr), t2i = v_add(bi, di);                             \
+    v4f t3r = v_sub(bi, di), t3i = v_sub(dr, br); /* -i (b - d) */            \
+    v4f y0r = v_add(t0r, t2r), y0i = v_add(t0i, t2i);                         \
+    v4f y1r = v_add(t1r, t3r), y1i = v_add(t1i, t3i);                         \
+    v4f y2r = v_sub(t0r, t2r), y2i = v_sub(t0i, t2i);                         \
+    v4f y3r = v_sub(t1r, t3r), y3i = v_sub(t1i, t3i)
+
+#define TWIDDLE3(tw)                                                          \
+    v_cmul(y1r, y1i, v_load((tw) + 0), v_load((tw) + 4), &y1r, &y1i);         \
+    v_cmul(y2r, y2i, v_load((tw) + 8), v_load((tw) + 12), &y2r, &y2i);        \
+    v_cmul(y3r, y3i, v_load((tw) + 16), v_load((tw) + 20), &y3r, &y3i)
+
+/* first pass, stride 1: lanes are 4 consecutive butterflies p..p+3 */
+static void pass4_s1(int n, const float *tw, const float *xr, const float *xi, float *yr, float *yi) {
+    int m = n / 4;
+    for (int p = 0; p < m; p += 4, tw += 24) {
+        v4f ar = v_load(xr + p), ai = v_load(xi + p);
+        v4f br = v_load(xr + p + m), bi = v_load(xi + p + m);
+        v4f cr = v_load(xr + p + 2 * m), ci = v_load(xi + p + 2 * m);
+        v4f dr = v_load(xr + p + 3 * m), di = v_load(xi + p + 3 * m);
+        BFLY4(ar, ai, br, bi, cr, ci, dr, di);
+        TWIDDLE3(tw);
+        v_store_tr4(yr + 4 * p, y0r, y1r, y2r, y3r);
+        v_store_tr4(yi + 4 * p, y0i, y1i, y2i, y3i);
+    }
+}
+
+/* later passes, stride s >= 4: lanes are 4 consecutive q of one butterfly p */
+static void pass4_s(int n, int s, const float *tw, const float *xr, const float *xi, float *yr, float *yi) {
+    int m = n / 4;
+    for (int p = 0; p < m; p++, tw += 24) {
+        const int ia = s * p, ib = s * (p + m), ic = s * (p + 2 * m), id = s * (p + 3 * m);
+        const int o0 = s * 4 * p, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s;
+        for (int q = 0; q < s; q += 4) {
+            v4f ar = v_load(xr + ia + q), ai = v_load(xi + ia + q);
+            v4f br = v_load(xr + ib + q), bi = v_load(xi + ib + q);
+            v4f cr = v_load(xr + ic + q), ci = v_load(xi + ic + q);
+            v4f dr = v_load(xr + id + q), di = v_load(xi + id + q);
+            BFLY4(ar, ai, br, bi, cr, ci, dr, di);
+            if (p) {
+                TWIDDLE3(tw);
+            }
+            v_store(yr + o0 + q, y0r);
+            v_store(yi + o0 + q, y0i);
+            v_store(yr + o1 + q, y1r);
+            v_store(yi + o1 + q, y1i);
+            v_store(yr + o2 + q, y2r);
+            v_store(yi + o2 + q, y2i);
+            v_store(yr + o3 + q, y3r);
+            v_store(yi + o3 + q, y3i);
+        }
+    }
+}
+
+/* last pass when log2 m is odd: length-2 transforms at stride s, no twiddles */
+static void pass2_last(int s, const float *xr, const float *xi, float *yr, float *yi) {
+    for (int q = 0; q < s; q += 4) {
+        v4f ar = v_load(xr + q), ai = v_load(xi + q);
+        v4f br = v_load(xr + q + s), bi = v_load(xi + q + s);
+        v_store(yr + q, v_add(ar, br));
+        v_store(yi + q, v_add(ai, bi));
+        v_store(yr + q + s, v_sub(ar, br));
+        v_store(yi + q + s, v_sub(ai, bi));
+    }
+}
+
+void armstft_rfft_frame(const armstft_plan *pl, const float *frame, const float *w_even, const float *w_odd,
+                        float scale, float *out, float *scratch) {
+    const int m = pl->m;
+    const size_t stride = (size_t)m + 4;
+    float *buf[2][2] = {{scratch, scratch + stride}, {scratch + 2 * stride, scratch + 3 * stride}};
+
+    /* 1. window + de-interleave into split complex */
+    {
+        float *zr = buf[0][0], *zi = buf[0][1];
+        for (int j = 0; j < m; j += 4) {
+            v4f ev, od;
+            v_load_deint(frame + 2 * j, &ev, &od);
+            v_store(zr + j, v_mul(ev, v_load(w_even + j)));
+            v_store(zi + j, v_mul(od, v_load(w_odd + j)));
+        }
+    }
+
+    /* 2. complex FFT of length m */
+    int cur = 0;
+    for (int i = 0; i < pl->npass; i++) {
+        const fft_pass *ps = &pl->pass[i];
+        float *xr = buf[cur][0], *xi = buf[cur][1], *yr = buf[cur ^ 1][0], *yi = buf[cur ^ 1][1];
+        if (ps->radix == 2)
+            pass2_last(ps->s, xr, xi, yr, yi);
+        else if (ps->s == 1)
+            pass4_s1(ps->n, ps->tw, xr, xi, yr, yi);
+        else
+            pass4_s(ps->n, ps->s, ps->tw, xr, xi, yr, yi);
+        cur ^= 1;
+    }
+    float *zr = buf[cur][0], *zi = buf[cur][1];
+    zr[m] = zr[0];
+    zi[m] = zi[0];
+
+    /* 3. split into the half spectrum, written interleaved */
+    const v4f h = v_set1(0.5f * scale);
+    const float *cw = pl->post, *sw = pl->post + m / 2;
+    for (int k = 0; k < m / 2; k += 4) {
+        v4f ar = v_load(zr + k), ai = v_load(zi + k);
+        v4f br = v_rev(v_load(zr + m - k - 3)), bi = v_rev(v_load(zi + m - k - 3)); /* Z[m-k], not conj */
+        v4f er = v_mul(h, v_add(ar, br)), ei = v_mul(h, v_sub(ai, bi));
+        v4f orr = v_mul(h, v_sub(ar, br)), oi = v_mul(h, v_add(ai, bi));
+        v4f pr, pi;
+        v_cmul(orr, oi, v_load(cw + k), v_load(sw + k), &pr, &pi);
+        v_store_int(out + 2 * k, v_add(er, pi), v_sub(ei, pr));
+        v4f hr = v_sub(er, pi), hi = v_sub(v_set1(0.0f), v_add(ei, pr));
+        v_store_int(out + 2 * (m - k - 3), v_rev(hr), v_rev(hi));
+    }
+    out[m] = scale * zr[m / 2];
+    out[m + 1] = -scale * zi[m / 2];
+}
