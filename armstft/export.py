@@ -11,6 +11,7 @@ nothing here depends on time, order of dict iteration or unseeded randomness.
 from __future__ import annotations
 
 import io
+import platform
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,19 @@ def golden_inputs(config: StftConfig) -> dict[str, np.ndarray]:
     return cases
 
 
+def exporting_host() -> dict[str, str]:
+    """What the golden outputs depend on: a re-export is bit-identical only on the same kind of host."""
+    from armstft import info
+
+    return {
+        "machine": platform.machine(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": info.blas_backend(torch.__config__.show()),
+        "fft_backend": info.fft_backend(),
+        "quantized_engine": torch.backends.quantized.engine,
+    }
+
+
 def save_script(module: torch.jit.ScriptModule, path: Path) -> None:
     """``torch.jit.save`` with the zip members' timestamps fixed, so equal models give equal bytes."""
     buffer = io.BytesIO()
@@ -141,6 +155,7 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
         "config": weights.config.to_dict(),
         "labels": weights.labels,
         "training": {k: v for k, v in weights.meta.items() if isinstance(v, int | float | str)},
+        "exported_on": exporting_host(),
         "models": {
             "fp32": {"file": "model_fp32.pt", "tolerance": FP32_TOLERANCE},
             "int8": {
