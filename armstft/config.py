@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from armstft.errors import InputError, describe
@@ -58,36 +59,37 @@ class StftConfig:
 
     def validate(self, where: str) -> None:
         """Raise :class:`InputError` naming the first field that is out of range."""
-        checks: list[tuple[str, bool, str]] = [
-            ("sample_rate", _is_int(self.sample_rate) and self.sample_rate > 0, "a positive integer"),
-            ("n_fft", _is_int(self.n_fft) and self.n_fft >= 4, "an integer >= 4"),
-            ("hop_length", _is_int(self.hop_length) and self.hop_length > 0, "a positive integer"),
+        # Checked in order, each only once the fields it refers to are known to be good.
+        checks: list[tuple[str, Callable[[], bool], str]] = [
+            ("sample_rate", lambda: _is_int(self.sample_rate) and self.sample_rate > 0, "a positive integer"),
+            ("n_fft", lambda: _is_int(self.n_fft) and self.n_fft >= 4, "an integer >= 4"),
+            ("hop_length", lambda: _is_int(self.hop_length) and self.hop_length > 0, "a positive integer"),
             (
                 "win_length",
-                _is_int(self.win_length) and 0 < self.win_length <= self.n_fft,
+                lambda: _is_int(self.win_length) and 0 < self.win_length <= self.n_fft,
                 f"an integer in 1..n_fft ({self.n_fft})",
             ),
-            ("window", self.window in WINDOWS, f"one of {', '.join(WINDOWS)}"),
-            ("center", isinstance(self.center, bool), "true or false"),
-            ("pad_mode", self.pad_mode in PAD_MODES, f"one of {', '.join(PAD_MODES)}"),
-            ("normalized", isinstance(self.normalized, bool), "true or false"),
+            ("window", lambda: self.window in WINDOWS, f"one of {', '.join(WINDOWS)}"),
+            ("center", lambda: isinstance(self.center, bool), "true or false"),
+            ("pad_mode", lambda: self.pad_mode in PAD_MODES, f"one of {', '.join(PAD_MODES)}"),
+            ("normalized", lambda: isinstance(self.normalized, bool), "true or false"),
             (
                 "n_mels",
-                _is_int(self.n_mels) and 0 < self.n_mels <= self.n_fft // 2 + 1,
-                "an int in 1..n_freqs",
+                lambda: _is_int(self.n_mels) and 0 < self.n_mels <= self.n_fft // 2 + 1,
+                "an int in 1..n_fft // 2 + 1",
             ),
-            ("f_min", _is_num(self.f_min) and self.f_min >= 0, "a number >= 0"),
+            ("f_min", lambda: _is_num(self.f_min) and self.f_min >= 0, "a number >= 0"),
             (
                 "f_max",
-                self.f_max is None
+                lambda: self.f_max is None
                 or (_is_num(self.f_max) and self.f_min < self.f_max <= self.sample_rate / 2),
                 "null or a number in (f_min, sample_rate/2]",
             ),
-            ("max_seconds", _is_num(self.max_seconds) and self.max_seconds > 0, "a positive number"),
-            ("stft_backend", self.stft_backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+            ("max_seconds", lambda: _is_num(self.max_seconds) and self.max_seconds > 0, "a positive number"),
+            ("stft_backend", lambda: self.stft_backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
         ]
         for name, ok, expected in checks:
-            if not ok:
+            if not ok():
                 raise InputError(where, name, expected, describe(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:

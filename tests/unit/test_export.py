@@ -1,0 +1,117 @@
+"""Export: reproducible, both variants present, the committed bundle re-made from the committed weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from armstft.export import bundle_user_model, exporting_host, export_bundle
+from tests.unit.conftest import DEFAULT_BUNDLE, DEFAULT_WEIGHTS
+
+
+def _arrays(bundle: Path) -> dict[str, np.ndarray]:
+    with np.load(bundle / "golden.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_export_twice_is_bit_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    export_bundle(DEFAULT_WEIGHTS, a)
+    export_bundle(DEFAULT_WEIGHTS, b)
+    first, second = _arrays(a), _arrays(b)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert np.array_equal(first[key], second[key]), key
+
+
+def test_reexport_reproduces_committed_bundle(tmp_path: Path) -> None:
+    """Bit-identical on the kind of host that made it; within the bundle's own tolerances elsewhere."""
+    export_bundle(DEFAULT_WEIGHTS, tmp_path / "again")
+    committed, again = _arrays(DEFAULT_BUNDLE), _arrays(tmp_path / "again")
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    same_host = manifest["exported_on"] == exporting_host()
+    assert committed.keys() == again.keys()
+    for key, want in committed.items():
+        if key.endswith((".input", ".stft_ref")) or same_host:
+            assert np.array_equal(again[key], want), f"{key} differs (same host kind: {same_host})"
+        else:
+            variant = key.rsplit(".", 1)[-1]
+            tol = manifest["models"][variant]["tolerance"]
+            np.testing.assert_allclose(again[key], want, atol=tol["atol"], rtol=tol["rtol"])
+
+
+def test_manifest_has_config_versions_hashes_and_tolerances() -> None:
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    assert manifest["config"]["n_fft"] == 512 and manifest["config"]["stft_backend"] == "aten"
+    assert manifest["torch"].startswith("2.9.1") and manifest["torchaudio"].startswith("2.9.1")
+    assert set(manifest["files"]) == {"model_fp32.pt", "model_int8.pt", "golden.npz"}
+    fp32, int8 = manifest["models"]["fp32"]["tolerance"], manifest["models"]["int8"]["tolerance"]
+    assert int8["atol"] > fp32["atol"] and int8["argmax_matches"] == "fp32"
+    assert manifest["stft"]["tolerance"]["peak_rel"] == 1e-5
+    assert manifest["training"]["held_out_accuracy"] >= 0.95
+
+
+def test_int8_variant_is_quantized() -> None:
+    fp32 = torch.jit.load(str(DEFAULT_BUNDLE / "model_fp32.pt"))
+    int8 = torch.jit.load(str(DEFAULT_BUNDLE / "model_int8.pt"))
+    assert "quantized" not in str(fp32.graph)
+    assert "quantized::linear_dynamic" in str(int8.graph)
+
+
+def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
+    """A user's own TorchScript model + inputs → bundle → verify passes; STFT stage checked with a config."""
+    from armstft.config import StftConfig
+    from armstft.model import StftClassifier
+
+    config = StftConfig(n_fft=400, hop_length=160, win_length=400, n_mels=32)
+    model = torch.jit.script(StftClassifier(config, n_classes=3).eval())
+    torch.jit.save(model, str(tmp_path / "mine.pt"))
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "inputs.npz", a=rng.standard_normal((2, 8000)).astype(np.float32))
+    (tmp_path / "cfg.json").write_text(json.dumps(config.to_dict()))
+    code, doc, err = run_cli(
+        "bundle", str(tmp_path / "mine.pt"), "--inputs", str(tmp_path / "inputs.npz"),
+        "--config", str(tmp_path / "cfg.json"), "--out", str(tmp_path / "b"),
+    )
+    assert code == 0, err
+    code, doc, err = run_cli("verify", str(tmp_path / "b"))
+    assert code == 0, err
+    assert {c["stage"] for c in doc["cases"]} == {"stft", "model"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"x": np.zeros(8000, dtype=np.float64)}, "inputs.npz: x.dtype: expected float32, got float64"),
+        ({"x": np.full((1, 8000), np.nan, dtype=np.float32)}, "inputs.npz: x[0, 0]: expected finite samples"),
+        ({}, "inputs.npz: arrays: expected at least one input array, got none"),
+    ],
+)
+def test_user_bundle_rejects_bad_inputs(run_cli, tmp_path: Path, inputs: dict, message: str) -> None:
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    code, _, err = run_cli(
+        "bundle", str(DEFAULT_BUNDLE / "model_fp32.pt"), "--inputs", str(tmp_path / "inputs.npz"),
+        "--out", str(tmp_path / "b"),
+    )
+    assert code == 2 and message in err, err
+
+
+def test_user_bundle_rejects_non_torchscript(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "m.pt").write_bytes(b"nope")
+    np.savez(tmp_path / "inputs.npz", x=np.zeros(8000, dtype=np.float32))
+    code, _, err = run_cli("bundle", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "inputs.npz"),
+                           "--out", str(tmp_path / "b"))
+    assert code == 2 and "m.pt: file: expected a TorchScript model" in err
+
+
+def test_export_rejects_bad_weights(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "w.pt").write_bytes(b"junk")
+    code, _, err = run_cli("export", "--weights", str(tmp_path / "w.pt"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "w.pt: file: expected a torch weights archive" in err
+    torch.save({"evil": 1}, tmp_path / "w2.pt")
+    code, _, err = run_cli("export", "--weights", str(tmp_path / "w2.pt"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "w2.pt: state_dict: expected present, got missing" in err

@@ -1,0 +1,116 @@
+"""``armstft info`` and ``armstft bench``: the fields the HIL suite and reports rely on, and a bench that
+keeps what it measured when it is killed midway."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from armstft.info import blas_backend, build_setting, cpu_info
+from tests.unit.conftest import DEFAULT_BUNDLE
+
+AARCH64_CPUINFO = """processor\t: 0
+BogoMIPS\t: 125.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x0
+CPU part\t: 0xd08
+CPU revision\t: 3
+
+processor\t: 1
+Features\t: fp asimd
+"""
+
+
+def test_info_fields(run_cli) -> None:
+    code, doc, err = run_cli("info")
+    assert code == 0
+    for key in ("torch", "torchaudio", "blas", "cpu_capability", "fft_backend", "threads", "nproc", "cpu", "neon"):
+        assert key in doc, key
+    assert doc["schema"] == "armstft.info/1"
+    assert doc["torch"].startswith("2.9.1") and doc["torchaudio"].startswith("2.9.1")
+    assert doc["blas"] != "unknown" and doc["fft_backend"] in ("mkl", "pocketfft")
+    assert isinstance(doc["cpu"]["features"], list) and doc["cpu"]["model"]
+    assert "BLAS" in err
+
+
+def test_cpuinfo_of_an_arm_board() -> None:
+    cpu = cpu_info(AARCH64_CPUINFO)
+    assert cpu["model"] == "Cortex-A72"
+    assert "asimd" in cpu["features"]
+
+
+def test_blas_from_build_settings() -> None:
+    text = "  - Build settings: BLAS_INFO=open, BUILD_TYPE=Release, LAPACK_INFO=open, TORCH_VERSION=2.9.1,"
+    assert blas_backend(text) == "OpenBLAS"
+    assert build_setting(text, "TORCH_VERSION") == "2.9.1"
+    assert blas_backend("nothing here") == "unknown"
+
+
+def test_bench_json_has_every_field(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    code, doc, err = run_cli(
+        "bench", str(DEFAULT_BUNDLE), "--out", str(out), "--quick", "--seconds", "0.2", "--threads", "1,2"
+    )
+    assert code == 0, err
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(doc))
+    assert saved["schema"] == "armstft.bench/1" and saved["complete"] is True and saved["error"] is None
+    rows = saved["results"]
+    kinds = {(r["stage"], r["variant"], r["backend"], r["mode"]) for r in rows}
+    assert {("stft", "fp32", "aten", "clip"), ("stft", "fp32", "aten", "stream"),
+            ("model", "fp32", "aten", "clip"), ("model", "int8", "aten", "clip")} <= kinds
+    assert {r["threads"] for r in rows} == {1, 2}
+    for row in rows:
+        for key in ("iterations", "p50_ms", "p90_ms", "p99_ms", "max_ms", "rtf", "peak_rss_kb"):
+            assert row[key] > 0, (key, row)
+        assert row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"] <= row["max_ms"]
+    assert saved["peak_rss_kb"] >= max(r["peak_rss_kb"] for r in rows)
+
+
+def test_bench_killed_midway_keeps_results(tmp_path: Path) -> None:
+    """SIGKILL (no chance to clean up): the file on disk still parses and holds the finished cases."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "armstft", "bench", str(DEFAULT_BUNDLE), "--out", str(out),
+         "--seconds", "30", "--iterations", "1000000", "--threads", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        rows: list = []
+        while time.monotonic() < deadline and not rows:
+            time.sleep(0.5)
+            if out.exists():
+                rows = json.loads(out.read_text())["results"]
+        assert rows, "bench never finished a case"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    saved = json.loads(out.read_text())
+    assert saved["complete"] is False
+    assert len(saved["results"]) >= 1 and saved["results"][0]["iterations"] > 0
+
+
+def test_bench_rejects_bad_threads(run_cli, tmp_path: Path, capsys) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        run_cli("bench", str(DEFAULT_BUNDLE), "--threads", "0")
+    assert info.value.code == 2
+    assert "expected thread counts >= 1" in capsys.readouterr().err
+
+
+def test_bench_on_a_tampered_bundle_fails_cleanly(run_cli, bundle_copy: Path, tmp_path: Path) -> None:
+    (bundle_copy / "model_int8.pt").write_bytes(b"x")
+    out = tmp_path / "b.json"
+    code, doc, err = run_cli("bench", str(bundle_copy), "--out", str(out), "--quick")
+    assert code == 2 and "model_int8.pt: sha256" in err
+    saved = json.loads(out.read_text())
+    assert saved["complete"] is False and "model_int8.pt" in saved["error"]
