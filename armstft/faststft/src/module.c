@@ -82,8 +82,8 @@ static PyObject *py_stream_new(PyObject *self, PyObject *const *args, Py_ssize_t
     return PyCapsule_New(st, STREAM_NAME, stream_capsule_free);
 }
 
-/* stream_push(stream, x_ptr, n, out_ptr) -> frames (int) if all n samples were taken,
- * else (frames, consumed) when the output filled up first */
+/* stream_push(stream, x_ptr, n, out_ptr) -> frames (int) when everything pushed so far is framed,
+ * else (frames, consumed) when the output buffer filled up first (call again with the rest) */
 static PyObject *py_stream_push(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (check_nargs("stream_push", nargs, 4)) return NULL;
@@ -93,8 +93,10 @@ static PyObject *py_stream_push(PyObject *self, PyObject *const *args, Py_ssize_
     long long out = PyLong_AsLongLong(args[3]);
     if (PyErr_Occurred()) return NULL;
     int64_t consumed = 0;
-    int frames = armstft_stream_push(st, (const float *)(intptr_t)x, n, (float *)(intptr_t)out, &consumed);
-    if (consumed == n) return PyLong_FromLong(frames);
+    int full = 0;
+    int frames =
+        armstft_stream_push(st, (const float *)(intptr_t)x, n, (float *)(intptr_t)out, &consumed, &full);
+    if (!full) return PyLong_FromLong(frames);
     return Py_BuildValue("(iL)", frames, (long long)consumed);
 }
 

@@ -117,14 +117,19 @@ void armstft_stream_free(armstft_stream *st) {
 
 void armstft_stream_reset(armstft_stream *st) { st->fill = st->pos = 0; }
 
-int armstft_stream_push(armstft_stream *st, const float *x, int64_t n, float *out, int64_t *consumed) {
+int armstft_stream_push(armstft_stream *st, const float *x, int64_t n, float *out, int64_t *consumed,
+                        int *full) {
     const int64_t bins2 = 2 * ((int64_t)st->n / 2 + 1);
     int frames = 0;
+    *full = 0;
     int64_t used = 0;
     while (1) {
         /* emit every complete frame already in the history (hop <= n_fft keeps pos <= fill) */
         while (st->fill - st->pos >= st->n) {
-            if (frames == st->max_frames) goto done;
+            if (frames == st->max_frames) {
+                *full = 1;
+                goto done;
+            }
             armstft_rfft_frame(st->plan, st->hist + st->pos, st->w_even, st->w_odd, st->scale,
                                out + frames * bins2, st->work);
             frames++;

@@ -33,8 +33,10 @@ armstft_stream *armstft_stream_new(int n_fft, int hop, const float *window, int 
                                    int max_frames);
 void armstft_stream_free(armstft_stream *st);
 /* Consumes up to n samples, writes at most max_frames frames (n_fft/2+1 interleaved bins each) to out,
- * frame-major.  *consumed tells how many samples were taken (less than n only when out filled up). */
-int armstft_stream_push(armstft_stream *st, const float *x, int64_t n, float *out, int64_t *consumed);
+ * frame-major.  *consumed tells how many samples were taken; *full is set when out filled up while frames
+ * (or samples) were still waiting: push the rest (possibly zero samples) again to get them. */
+int armstft_stream_push(armstft_stream *st, const float *x, int64_t n, float *out, int64_t *consumed,
+                        int *full);
 void armstft_stream_reset(armstft_stream *st);
 
 #endif

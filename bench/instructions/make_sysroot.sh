@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A small aarch64 root tree for counting instructions when the board builder's rootfs is not there yet:
+# Debian 12 arm64 python3.11 (+ the shared libraries it and torch load) and the PyPI aarch64 wheels of
+# torch 2.9.1, numpy and torch's pure-Python imports.  Nothing is installed on the host: Debian packages
+# come through a private apt state under the cache, wheels through `pip download`.
+#   bench/instructions/make_sysroot.sh [ROOT]   (default $ARMSTFT_CACHE/fft/sysroot); prints ROOT
+set -euo pipefail
+cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}/fft
+root=${1:-$cache/sysroot}
+python=${PYTHON:-python3}
+if [[ -x $root/usr/bin/python3.11 && -d $root/usr/lib/python3/dist-packages/torch ]]; then echo "$root"; exit 0; fi
+apt=$cache/apt-arm64
+mkdir -p "$apt"/{lists/partial,cache/archives/partial,etc,state} "$cache/sysroot-debs" "$cache/sysroot-wheels"
+touch "$apt/state/status"
+printf 'deb [arch=arm64] http://deb.debian.org/debian bookworm main\ndeb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main\n' \
+    >"$apt/etc/sources.list"
+opts=(-oAPT::Architecture=arm64 -oAPT::Architectures=arm64 -oDir::State="$apt/state"
+      -oDir::State::Lists="$apt/lists" -oDir::State::status="$apt/state/status" -oDir::Cache="$apt/cache"
+      -oDir::Etc::SourceList="$apt/etc/sources.list" -oDir::Etc::SourceParts=/dev/null -oDebug::NoLocking=1)
+apt-get "${opts[@]}" -qq update >&2
+debs=(libc6 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal libexpat1 zlib1g libffi8 libssl3
+      libstdc++6 libgcc-s1 libgomp1 libbz2-1.0 liblzma5 libuuid1 libcrypt1 libtinfo6 libncursesw6 libsqlite3-0
+      libnsl2 libtirpc3 libdb5.3 libreadline8 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libcom-err2
+      libkrb5support0 libkeyutils1)
+(cd "$cache/sysroot-debs" && apt-get "${opts[@]}" -qq download "${debs[@]}" >&2)
+numpy=$("$python" -c 'import numpy; print(numpy.__version__)')
+(cd "$cache/sysroot-wheels" && "$python" -m pip download -q --no-deps --only-binary=:all: \
+    --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp \
+    torch==2.9.1 "numpy==$numpy" markupsafe filelock typing-extensions sympy mpmath networkx jinja2 fsspec >&2)
+rm -rf "$root"
+mkdir -p "$root/usr/lib/python3/dist-packages"
+for d in "$cache"/sysroot-debs/*.deb; do dpkg-deb -x "$d" "$root"; done
+for w in "$cache"/sysroot-wheels/*.whl; do "$python" -m zipfile -e "$w" "$root/usr/lib/python3/dist-packages/"; done
+echo "$root"

@@ -1,0 +1,192 @@
+"""Counts guest instructions of every STFT implementation on cases A-D under qemu-aarch64, and times the
+same calls on the x86 host; writes one JSON document and prints the table.
+
+    python bench/instructions/measure.py [--out bench/instructions/measured.json] [--runs 2] [--cases A,B,C,D]
+
+Why a script and not a test: counts are figures to report, not pass/fail checks; they come from real
+QEMU (Debian's dynamically linked qemu-aarch64, which loads TCG plugins), a real aarch64 CPython + torch
+tree and the aarch64 wheel this repository builds.  Every input it needs is made or fetched into
+``$ARMSTFT_CACHE/fft`` on first use: the plugin (built against Debian's qemu source headers), the root
+tree (the board builder's if present, else bench/instructions/make_sysroot.sh), the wheel
+(scripts/build-aarch64-wheel.sh).  Two runs must agree within --tolerance or the script says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CACHE = Path(os.environ.get("ARMSTFT_CACHE", Path.home() / ".cache" / "armstft")) / "fft"
+QEMU_VERSION_DIR = "qemu-7.2.0"
+
+
+def log(msg: str) -> None:
+    print(f"[measure] {msg}", file=sys.stderr, flush=True)
+
+
+def plugin_header() -> Path:
+    """qemu-plugin.h from Debian's qemu source package (apt-get source through a private deb-src state)."""
+    inc = CACHE / "qemu-src" / "include"
+    if (inc / "qemu-plugin.h").is_file():
+        return inc
+    apt = CACHE / "aptsrc"
+    for d in ("lists/partial", "cache/archives/partial", "etc"):
+        (apt / d).mkdir(parents=True, exist_ok=True)
+    (apt / "etc" / "sources.list").write_text("deb-src http://deb.debian.org/debian bookworm main\n")
+    opts = [
+        f"-oDir::Etc::SourceList={apt}/etc/sources.list", "-oDir::Etc::SourceParts=/dev/null",
+        f"-oDir::State::Lists={apt}/lists", f"-oDir::Cache={apt}/cache", "-oDebug::NoLocking=1",
+    ]  # fmt: skip
+    src = CACHE / "qemu-src"
+    log("fetching Debian's qemu source package for qemu-plugin.h")
+    subprocess.run(["apt-get", *opts, "-qq", "update"], check=True)
+    subprocess.run(["apt-get", *opts, "-qq", "source", "--download-only", "qemu"], check=True, cwd=src)
+    orig = sorted(src.glob("qemu_*.orig.tar.xz"))[-1]
+    inc.mkdir(parents=True, exist_ok=True)
+    member = f"{QEMU_VERSION_DIR}/include/qemu/qemu-plugin.h"
+    subprocess.run(["tar", "xJf", str(orig), "-C", str(inc), "--strip-components=3", member], check=True)
+    return inc
+
+
+def build_plugin() -> Path:
+    """The counting plugin, rebuilt when its source changes."""
+    src = HERE / "insn_count.c"
+    out = CACHE / "plugin" / "insn_count.so"
+    if out.is_file() and out.stat().st_mtime >= src.stat().st_mtime:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cc = ["cc", "-O2", "-shared", "-fPIC", "-Wall", "-I", str(plugin_header()), str(src), "-o", str(out)]
+    subprocess.run(cc, check=True)
+    return out
+
+
+def find_rootfs(given: str | None) -> Path:
+    """--rootfs, else the board builder's tree if it holds python3.11 + torch, else our own small one."""
+    candidates = [Path(given)] if given else []
+    candidates.append(Path(os.environ.get("ARMSTFT_CACHE", Path.home() / ".cache/armstft")) / "board/rootfs")
+    for root in candidates:
+        if (root / "usr/bin/python3.11").exists() and any(root.glob("usr/lib/python3*/*-packages/torch")):
+            return root
+    if given:
+        sys.exit(f"measure: error: --rootfs {given}: expected usr/bin/python3.11 and torch, got neither")
+    log("no board rootfs with torch yet: making our own (bench/instructions/make_sysroot.sh)")
+    out = subprocess.run([str(HERE / "make_sysroot.sh")], check=True, stdout=subprocess.PIPE, text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def unpack_wheel() -> Path:
+    """Cross-build the aarch64 wheel from this tree and unpack it as the guest's PYTHONPATH."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    out = subprocess.run(
+        [str(REPO / "scripts/build-aarch64-wheel.sh"), str(CACHE / "wheels")],
+        check=True, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    wheel = Path(out.stdout.strip().splitlines()[-1])
+    dest = CACHE / "guest-site"
+    shutil.rmtree(dest, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(dest)
+    return dest
+
+
+def run_guest(plugin: Path, root: Path, site: Path, cases: str, cpu: str) -> list[dict]:
+    """One emulated process: returns the plan entries with their per-call instruction counts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        marks_file = Path(tmp) / "marks.txt"
+        cmd = [
+            "qemu-aarch64", "-cpu", cpu, "-plugin", f"{plugin},out={marks_file}", "-L", str(root),
+            str(root / "usr/bin/python3.11"), str(HERE / "guest.py"), cases,
+        ]  # fmt: skip
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1", "HOME": tmp}
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
+        log(f"guest run took {time.monotonic() - t0:.0f} s")
+        doc = json.loads(proc.stdout.strip().splitlines()[-1])
+        marks = [int(line) for line in marks_file.read_text().split() if line.isdigit()]
+    plan = doc["plan"]
+    if len(marks) != 3 * len(plan):
+        sys.exit(f"measure: error: {marks_file}: expected {3 * len(plan)} marks, got {len(marks)}")
+    for i, entry in enumerate(plan):
+        m0, m1, m2 = marks[3 * i : 3 * i + 3]
+        entry["per_call"] = ((m2 - m1) - (m1 - m0)) / (entry["repeats"] - 1)
+        entry["per_frame"] = entry["per_call"] / entry["frames"]
+    return [{"info": doc["info"]}, *plan]
+
+
+def host_wallclock(cases: list[str], seconds: float) -> dict:
+    """Median wall-clock of the same calls on this host, interleaved so drift hits all alike."""
+    sys.path.insert(0, str(HERE))
+    import guest  # the same call definitions as in the emulated run
+    import torch
+
+    torch.set_num_threads(1)
+    out: dict[str, dict[str, float]] = {}
+    for case in cases:
+        calls = guest.make_calls(case)
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for fn, _ in calls.values():
+            for _ in range(3):
+                fn()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for impl, (fn, _) in calls.items():
+                t0 = time.perf_counter()
+                fn()
+                times[impl].append(time.perf_counter() - t0)
+        out[case] = {impl: statistics.median(ts) * 1e6 for impl, ts in times.items()}
+    return {"cpu": platform.processor() or platform.machine(), "threads": 1, "median_us": out}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(HERE / "measured.json"))
+    ap.add_argument("--runs", type=int, default=2, help="emulated runs (to show the counts repeat)")
+    ap.add_argument("--cases", default="A,B,C,D")
+    ap.add_argument("--cpu", default="cortex-a76")
+    ap.add_argument("--rootfs", default=None)
+    ap.add_argument("--tolerance", type=float, default=0.001, help="max relative spread between runs")
+    ap.add_argument("--host-seconds", type=float, default=3.0, help="per case, for the x86 medians")
+    args = ap.parse_args()
+
+    plugin, root, site = build_plugin(), find_rootfs(args.rootfs), unpack_wheel()
+    log(f"plugin {plugin}, rootfs {root}, armstft from {site}")
+    runs = [run_guest(plugin, root, site, args.cases, args.cpu) for _ in range(args.runs)]
+    info, rows = runs[0][0]["info"], runs[0][1:]
+    spread = 0.0
+    for i, row in enumerate(rows):
+        counts = [r[i + 1]["per_call"] for r in runs]
+        row["per_call_runs"] = counts
+        spread = max(spread, (max(counts) - min(counts)) / max(min(counts), 1.0))
+    doc = {
+        "schema": "armstft.insn-bench/1",
+        "command": "python bench/instructions/measure.py " + " ".join(sys.argv[1:]),
+        "qemu": subprocess.run(
+            ["qemu-aarch64", "--version"], stdout=subprocess.PIPE, text=True
+        ).stdout.splitlines()[0],
+        "cpu_model": args.cpu,
+        "guest": info,
+        "max_run_spread": spread,
+        "rows": rows,
+        "host": host_wallclock(args.cases.split(","), args.host_seconds),
+    }
+    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    log(f"wrote {args.out}; largest spread between runs {spread:.2e}")
+    subprocess.run([sys.executable, str(HERE / "table.py"), args.out], check=True)
+    if spread > args.tolerance:
+        sys.exit(f"measure: error: runs differ by {spread:.2e}, expected <= {args.tolerance}")
+
+
+if __name__ == "__main__":
+    main()
