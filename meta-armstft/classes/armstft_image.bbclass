@@ -1,0 +1,45 @@
+# Common configuration of the armstft images: SD-card wic output with a bmap, SSH by key only, and
+# a login user whose password is locked. Nothing here is a secret: keys come from the builder.
+
+inherit extrausers
+
+# wic.bz2 + wic.bmap for `bmaptool copy`; QEMU additionally boots the plain ext4 through runqemu.
+IMAGE_FSTYPES = "wic.bz2 wic.bmap"
+IMAGE_FSTYPES:append:qemuall = " ext4"
+WKS_FILE = "armstft-sdcard.wks"
+WKS_FILE:qemuall = "armstft-qemu.wks"
+
+# Login user for SSH. useradd leaves its password locked ("!"), so only keys work.
+ARMSTFT_USER ?= "armstft"
+EXTRA_USERS_PARAMS = "useradd -m -s /bin/sh ${ARMSTFT_USER};"
+
+# Path (on the build host) of an authorized_keys file to install for ARMSTFT_USER, set in
+# local.conf or a kas overlay. Empty means nobody can log in over SSH.
+ARMSTFT_AUTHORIZED_KEYS ?= ""
+# sshd's PermitRootLogin; the dev image relaxes it to prohibit-password (keys only).
+ARMSTFT_PERMIT_ROOT_LOGIN ?= "no"
+
+ROOTFS_POSTPROCESS_COMMAND += "armstft_install_authorized_keys armstft_sshd_keys_only"
+
+armstft_install_authorized_keys[doc] = "Install ARMSTFT_AUTHORIZED_KEYS for ARMSTFT_USER"
+armstft_install_authorized_keys () {
+    if [ -z "${ARMSTFT_AUTHORIZED_KEYS}" ]; then
+        bbwarn "ARMSTFT_AUTHORIZED_KEYS is not set: the image has no SSH key for ${ARMSTFT_USER}"
+        return 0
+    fi
+    home=${IMAGE_ROOTFS}/home/${ARMSTFT_USER}
+    owner=$(stat -c %u:%g "$home")
+    install -d -m 0700 "$home/.ssh"
+    install -m 0600 "${ARMSTFT_AUTHORIZED_KEYS}" "$home/.ssh/authorized_keys"
+    chown -R "$owner" "$home/.ssh"
+}
+
+# The first value wins in sshd_config, so the policy goes at the top of the file.
+armstft_sshd_keys_only[doc] = "Allow SSH logins by key only"
+armstft_sshd_keys_only () {
+    conf=${IMAGE_ROOTFS}${sysconfdir}/ssh/sshd_config
+    [ -f "$conf" ] || return 0
+    sed -i -e '1i PasswordAuthentication no' \
+           -e '1i KbdInteractiveAuthentication no' \
+           -e '1i PermitRootLogin ${ARMSTFT_PERMIT_ROOT_LOGIN}' "$conf"
+}
