@@ -8,8 +8,8 @@ parameters to drift apart.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from armstft.errors import InputError, describe
@@ -81,8 +81,10 @@ class StftConfig:
             ("f_min", lambda: _is_num(self.f_min) and self.f_min >= 0, "a number >= 0"),
             (
                 "f_max",
-                lambda: self.f_max is None
-                or (_is_num(self.f_max) and self.f_min < self.f_max <= self.sample_rate / 2),
+                lambda: (
+                    self.f_max is None
+                    or (_is_num(self.f_max) and self.f_min < self.f_max <= self.sample_rate / 2)
+                ),
                 "null or a number in (f_min, sample_rate/2]",
             ),
             ("max_seconds", lambda: _is_num(self.max_seconds) and self.max_seconds > 0, "a positive number"),

@@ -25,7 +25,10 @@ CONFIG = StftConfig()
         (np.zeros(0, dtype=np.float32), "audio.shape: expected a non-empty array, got (0,)"),
         (np.zeros(100, dtype=np.float32), "audio.length: expected >= 257 samples, got 100"),
         (np.zeros(160001, dtype=np.float32), "audio.length: expected <= 160000 samples (10.0 s), got 160001"),
-        (np.array([0.0] * 999 + [np.inf], dtype=np.float32), "audio[0, 999]: expected finite samples, got inf"),
+        (
+            np.array([0.0] * 999 + [np.inf], dtype=np.float32),
+            "audio[0, 999]: expected finite samples, got inf",
+        ),
         ([0.0] * 1000, "audio: expected a float32 array, got list"),
     ],
 )

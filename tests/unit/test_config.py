@@ -36,10 +36,10 @@ def test_bad_values_name_the_field(changes: dict, message: str) -> None:
 
 def test_unknown_and_missing_fields() -> None:
     data = StftConfig().to_dict()
-    with pytest.raises(InputError, match="cfg.json: config.nfft: expected one of the fields"):
+    with pytest.raises(InputError, match=r"cfg\.json: config\.nfft: expected one of the fields"):
         StftConfig.from_dict({**data, "nfft": 512}, "cfg.json")
     data.pop("window")
-    with pytest.raises(InputError, match="cfg.json: config.window: expected present, got missing"):
+    with pytest.raises(InputError, match=r"cfg\.json: config\.window: expected present, got missing"):
         StftConfig.from_dict(data, "cfg.json")
-    with pytest.raises(InputError, match="cfg.json: config: expected a JSON object, got list"):
+    with pytest.raises(InputError, match=r"cfg\.json: config: expected a JSON object, got list"):
         StftConfig.from_dict([], "cfg.json")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from armstft.export import bundle_user_model, exporting_host, export_bundle
+from armstft.export import export_bundle, exporting_host
 from tests.unit.conftest import DEFAULT_BUNDLE, DEFAULT_WEIGHTS
 
 
@@ -74,8 +74,14 @@ def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
     np.savez(tmp_path / "inputs.npz", a=rng.standard_normal((2, 8000)).astype(np.float32))
     (tmp_path / "cfg.json").write_text(json.dumps(config.to_dict()))
     code, doc, err = run_cli(
-        "bundle", str(tmp_path / "mine.pt"), "--inputs", str(tmp_path / "inputs.npz"),
-        "--config", str(tmp_path / "cfg.json"), "--out", str(tmp_path / "b"),
+        "bundle",
+        str(tmp_path / "mine.pt"),
+        "--inputs",
+        str(tmp_path / "inputs.npz"),
+        "--config",
+        str(tmp_path / "cfg.json"),
+        "--out",
+        str(tmp_path / "b"),
     )
     assert code == 0, err
     code, doc, err = run_cli("verify", str(tmp_path / "b"))
@@ -94,8 +100,12 @@ def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
 def test_user_bundle_rejects_bad_inputs(run_cli, tmp_path: Path, inputs: dict, message: str) -> None:
     np.savez(tmp_path / "inputs.npz", **inputs)
     code, _, err = run_cli(
-        "bundle", str(DEFAULT_BUNDLE / "model_fp32.pt"), "--inputs", str(tmp_path / "inputs.npz"),
-        "--out", str(tmp_path / "b"),
+        "bundle",
+        str(DEFAULT_BUNDLE / "model_fp32.pt"),
+        "--inputs",
+        str(tmp_path / "inputs.npz"),
+        "--out",
+        str(tmp_path / "b"),
     )
     assert code == 2 and message in err, err
 
@@ -103,8 +113,14 @@ def test_user_bundle_rejects_bad_inputs(run_cli, tmp_path: Path, inputs: dict, m
 def test_user_bundle_rejects_non_torchscript(run_cli, tmp_path: Path) -> None:
     (tmp_path / "m.pt").write_bytes(b"nope")
     np.savez(tmp_path / "inputs.npz", x=np.zeros(8000, dtype=np.float32))
-    code, _, err = run_cli("bundle", str(tmp_path / "m.pt"), "--inputs", str(tmp_path / "inputs.npz"),
-                           "--out", str(tmp_path / "b"))
+    code, _, err = run_cli(
+        "bundle",
+        str(tmp_path / "m.pt"),
+        "--inputs",
+        str(tmp_path / "inputs.npz"),
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert code == 2 and "m.pt: file: expected a TorchScript model" in err
 
 

@@ -31,7 +31,17 @@ Features\t: fp asimd
 def test_info_fields(run_cli) -> None:
     code, doc, err = run_cli("info")
     assert code == 0
-    for key in ("torch", "torchaudio", "blas", "cpu_capability", "fft_backend", "threads", "nproc", "cpu", "neon"):
+    for key in (
+        "torch",
+        "torchaudio",
+        "blas",
+        "cpu_capability",
+        "fft_backend",
+        "threads",
+        "nproc",
+        "cpu",
+        "neon",
+    ):
         assert key in doc, key
     assert doc["schema"] == "armstft.info/1"
     assert doc["torch"].startswith("2.9.1") and doc["torchaudio"].startswith("2.9.1")
@@ -64,8 +74,12 @@ def test_bench_json_has_every_field(run_cli, tmp_path: Path) -> None:
     assert saved["schema"] == "armstft.bench/1" and saved["complete"] is True and saved["error"] is None
     rows = saved["results"]
     kinds = {(r["stage"], r["variant"], r["backend"], r["mode"]) for r in rows}
-    assert {("stft", "fp32", "aten", "clip"), ("stft", "fp32", "aten", "stream"),
-            ("model", "fp32", "aten", "clip"), ("model", "int8", "aten", "clip")} <= kinds
+    assert {
+        ("stft", "fp32", "aten", "clip"),
+        ("stft", "fp32", "aten", "stream"),
+        ("model", "fp32", "aten", "clip"),
+        ("model", "int8", "aten", "clip"),
+    } <= kinds
     assert {r["threads"] for r in rows} == {1, 2}
     for row in rows:
         for key in ("iterations", "p50_ms", "p90_ms", "p99_ms", "max_ms", "rtf", "peak_rss_kb"):
@@ -78,9 +92,23 @@ def test_bench_killed_midway_keeps_results(tmp_path: Path) -> None:
     """SIGKILL (no chance to clean up): the file on disk still parses and holds the finished cases."""
     out = tmp_path / "bench.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "armstft", "bench", str(DEFAULT_BUNDLE), "--out", str(out),
-         "--seconds", "30", "--iterations", "1000000", "--threads", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "armstft",
+            "bench",
+            str(DEFAULT_BUNDLE),
+            "--out",
+            str(out),
+            "--seconds",
+            "30",
+            "--iterations",
+            "1000000",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 240
@@ -111,6 +139,6 @@ def test_bench_on_a_tampered_bundle_fails_cleanly(run_cli, bundle_copy: Path, tm
     (bundle_copy / "model_int8.pt").write_bytes(b"x")
     out = tmp_path / "b.json"
     code, doc, err = run_cli("bench", str(bundle_copy), "--out", str(out), "--quick")
-    assert code == 2 and "model_int8.pt: sha256" in err
+    assert code == 2 and "model_int8.pt: sha256" in err and "model_int8.pt" in doc["error"]
     saved = json.loads(out.read_text())
     assert saved["complete"] is False and "model_int8.pt" in saved["error"]

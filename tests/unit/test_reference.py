@@ -44,15 +44,32 @@ def _grid() -> list[tuple[int, int, int, bool, str, str, int, int]]:
     """n_fft x hop x win_length x center x pad_mode x window x batch x length, thinned to stay quick."""
     cases = []
     rows = itertools.product(
-        (256, 512, 1024, 400), (0.25, 0.5), (1.0, 0.75), (True, False), PAD_MODES, WINDOWS, (1, 3), (4001, 16000)
+        (256, 512, 1024, 400),
+        (0.25, 0.5),
+        (1.0, 0.75),
+        (True, False),
+        PAD_MODES,
+        WINDOWS,
+        (1, 3),
+        (4001, 16000),
     )
     for i, (n_fft, hop_frac, win_frac, center, pad, window, batch, length) in enumerate(rows):
         if not center and pad != "reflect":
             continue  # pad_mode only matters with center=True
         if i % 7:  # a deterministic 1-in-7 sample of the full product still covers every value
             continue
-        cases.append((n_fft, int(n_fft * hop_frac), int(n_fft * win_frac) - (1 if win_frac < 1 else 0), center,
-                      pad, window, batch, length))
+        cases.append(
+            (
+                n_fft,
+                int(n_fft * hop_frac),
+                int(n_fft * win_frac) - (1 if win_frac < 1 else 0),
+                center,
+                pad,
+                window,
+                batch,
+                length,
+            )
+        )
     return cases
 
 
@@ -61,7 +78,12 @@ def test_stft_stage_matches_float64_reference(
     n_fft: int, hop: int, win: int, center: bool, pad_mode: str, window: str, batch: int, length: int
 ) -> None:
     config = StftConfig(
-        n_fft=n_fft, hop_length=hop, win_length=win, center=center, pad_mode=pad_mode, window=window,
+        n_fft=n_fft,
+        hop_length=hop,
+        win_length=win,
+        center=center,
+        pad_mode=pad_mode,
+        window=window,
         n_mels=40,
     )
     rng = np.random.default_rng(n_fft + hop + win + batch + length)

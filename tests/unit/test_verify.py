@@ -1,4 +1,4 @@
-"""``armstft verify``: passes on the committed bundle, and every kind of bad bundle fails with one clear line."""
+"""``armstft verify``: passes on the committed bundle; every kind of bad bundle fails with one clear line."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_tampered_model_fails_naming_the_file(run_cli, bundle_copy: Path) -> Non
 def test_missing_file(run_cli, bundle_copy: Path) -> None:
     (bundle_copy / "golden.npz").unlink()
     code, doc, err = run_cli("verify", str(bundle_copy))
-    assert code == 2
+    assert code == 2 and doc["ok"] is False
     assert "golden.npz: file: expected present (listed in manifest.json), got missing" in err
 
 
@@ -51,7 +51,7 @@ def test_corrupt_file_with_matching_hash_is_refused_at_load(run_cli, bundle_copy
     model.write_bytes(b"this is not a TorchScript archive")
     rewrite_manifest(bundle_copy, lambda m: m["files"].update({"model_int8.pt": sha256_file(model)}))
     code, doc, err = run_cli("verify", str(bundle_copy))
-    assert code == 2
+    assert code == 2 and doc["error"] is not None
     assert "model_int8.pt: file: expected a TorchScript archive, got unloadable" in err
 
 
@@ -68,15 +68,27 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda m: m.pop("files"), "manifest.json: files: expected an object of file name -> sha256, got missing"),
+        (
+            lambda m: m.pop("files"),
+            "manifest.json: files: expected an object of file name -> sha256, got missing",
+        ),
         (lambda m: m.update(schema="other/9"), 'manifest.json: schema: expected "armstft.bundle/1", got'),
         (lambda m: m["config"].update(n_fft="512"), "manifest.json: config.n_fft: expected an integer >= 4"),
-        (lambda m: m["config"].pop("hop_length"), "manifest.json: config.hop_length: expected present, got missing"),
+        (
+            lambda m: m["config"].pop("hop_length"),
+            "manifest.json: config.hop_length: expected present, got missing",
+        ),
         (lambda m: m["config"].update(window="kaiser"), "config.window: expected one of hann"),
-        (lambda m: m["models"]["int8"]["tolerance"].update(atol=-1), "models.int8.tolerance.atol: expected a number"),
+        (
+            lambda m: m["models"]["int8"]["tolerance"].update(atol=-1),
+            "models.int8.tolerance.atol: expected a number",
+        ),
         (lambda m: m["models"]["fp32"].pop("file"), "models.fp32.file: expected a file name, got missing"),
         (lambda m: m["golden"].update(cases=[]), "golden.cases: expected a non-empty list of case names"),
-        (lambda m: m["files"].update({"golden.npz": "abc"}), "files.golden.npz: expected a sha256 hex digest"),
+        (
+            lambda m: m["files"].update({"golden.npz": "abc"}),
+            "files.golden.npz: expected a sha256 hex digest",
+        ),
         (lambda m: m["files"].pop("model_int8.pt"), "files: expected an entry for model_int8.pt"),
         (lambda m: m["stft"].update(model="fp16"), "stft.model: expected one of ['fp32', 'int8']"),
     ],
@@ -84,7 +96,7 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
 def test_bad_manifest_fields(run_cli, bundle_copy: Path, change, message: str) -> None:
     rewrite_manifest(bundle_copy, change)
     code, doc, err = run_cli("verify", str(bundle_copy))
-    assert code == 2
+    assert code == 2 and message in doc["error"]
     assert message in err, err
     assert len(err.strip().splitlines()) == 1
 
@@ -148,7 +160,10 @@ def test_no_bundle_directory(run_cli, tmp_path: Path) -> None:
 def test_python_dash_m_reports_one_line_without_traceback(bundle_copy: Path) -> None:
     (bundle_copy / "model_fp32.pt").write_bytes(b"x")
     proc = subprocess.run(
-        [sys.executable, "-m", "armstft", "verify", str(bundle_copy)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "armstft", "verify", str(bundle_copy)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
