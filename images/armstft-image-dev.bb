@@ -17,6 +17,8 @@ IMAGE_FEATURES += "ssh-server-openssh"
 # nooelint: oelint.var.badimagefeature.tools-debug, oelint.var.badimagefeature.allow-root-login, oelint.var.badimagefeature.empty-root-password, oelint.var.badimagefeature.serial-autologin-root - development image by design, never shipped
 IMAGE_FEATURES += "tools-debug allow-root-login empty-root-password serial-autologin-root"
 ARMSTFT_PERMIT_ROOT_LOGIN = "prohibit-password"
+# The HIL harness logs in as root with a key (harness/envs/*.yaml).
+ARMSTFT_KEY_USERS = "${ARMSTFT_USER} root"
 
 IMAGE_INSTALL = "packagegroup-core-boot \
                  ${CORE_IMAGE_EXTRA_INSTALL} \

@@ -13,25 +13,33 @@ WKS_FILE:qemuall = "armstft-qemu.wks"
 ARMSTFT_USER ?= "armstft"
 EXTRA_USERS_PARAMS = "useradd -m -s /bin/sh ${ARMSTFT_USER};"
 
-# Path (on the build host) of an authorized_keys file to install for ARMSTFT_USER, set in
-# local.conf or a kas overlay. Empty means nobody can log in over SSH.
+# Path (on the build host) of an authorized_keys file, set in local.conf or a kas overlay, installed
+# for every user in ARMSTFT_KEY_USERS. Empty means nobody can log in over SSH.
 ARMSTFT_AUTHORIZED_KEYS ?= ""
+ARMSTFT_KEY_USERS ?= "${ARMSTFT_USER}"
 # sshd's PermitRootLogin; the dev image relaxes it to prohibit-password (keys only).
 ARMSTFT_PERMIT_ROOT_LOGIN ?= "no"
 
 ROOTFS_POSTPROCESS_COMMAND += "armstft_install_authorized_keys armstft_sshd_keys_only"
 
-armstft_install_authorized_keys[doc] = "Install ARMSTFT_AUTHORIZED_KEYS for ARMSTFT_USER"
+armstft_install_authorized_keys[doc] = "Install ARMSTFT_AUTHORIZED_KEYS for the ARMSTFT_KEY_USERS"
 armstft_install_authorized_keys () {
     if [ -z "${ARMSTFT_AUTHORIZED_KEYS}" ]; then
-        bbwarn "ARMSTFT_AUTHORIZED_KEYS is not set: the image has no SSH key for ${ARMSTFT_USER}"
+        bbwarn "ARMSTFT_AUTHORIZED_KEYS is not set: the image has no SSH key for ${ARMSTFT_KEY_USERS}"
         return 0
     fi
-    home=${IMAGE_ROOTFS}/home/${ARMSTFT_USER}
-    owner=$(stat -c %u:%g "$home")
-    install -d -m 0700 "$home/.ssh"
-    install -m 0600 "${ARMSTFT_AUTHORIZED_KEYS}" "$home/.ssh/authorized_keys"
-    chown -R "$owner" "$home/.ssh"
+    for user in ${ARMSTFT_KEY_USERS}; do
+        if [ "$user" = root ]; then
+            home=${IMAGE_ROOTFS}${ROOT_HOME}
+        else
+            home=${IMAGE_ROOTFS}/home/$user
+        fi
+        install -d "$home"
+        owner=$(stat -c %u:%g "$home")
+        install -d -m 0700 "$home/.ssh"
+        install -m 0600 "${ARMSTFT_AUTHORIZED_KEYS}" "$home/.ssh/authorized_keys"
+        chown -R "$owner" "$home/.ssh"
+    done
 }
 
 # The first value wins in sshd_config, so the policy goes at the top of the file.
