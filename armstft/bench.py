@@ -156,24 +156,21 @@ def build_cases(bundle: Path, settings: BenchSettings) -> tuple[list[Case], dict
     seconds = clip.shape[-1] / config.sample_rate
     cases: list[Case] = []
     if manifest.stft is not None and "aten" in settings.backends:
-        stft_method = getattr(models[manifest.stft.model], manifest.stft.method)
+        aten_stft = [m for m in manifest.stft.models if manifest.variants[m].stft_backend == "aten"]
+        stft_method = getattr(models[aten_stft[0]], manifest.stft.method) if aten_stft else None
         hop = clip[0, : config.hop_length].contiguous()
         streaming = StreamingAtenStft(config)
-        cases.append(Case("stft", "fp32", "aten", "clip", seconds, lambda: stft_method(clip)))
-        cases.append(
-            Case(
-                "stft",
-                "fp32",
-                "aten",
-                "stream",
-                config.hop_length / config.sample_rate,
-                lambda: streaming.push(hop),
-            )
-        )
+        if stft_method is not None:
+            cases.append(Case("stft", "fp32", "aten", "clip", seconds, lambda: stft_method(clip)))
+        hop_seconds = config.hop_length / config.sample_rate
+        cases.append(Case("stft", "fp32", "aten", "stream", hop_seconds, lambda: streaming.push(hop)))
     if manifest.stft is not None and "armstft" in settings.backends:
         cases.extend(fast_stft_cases(config, clip, clip[0, : config.hop_length].contiguous()))
     for name, module in models.items():
-        cases.append(Case("model", name, "aten", "clip", seconds, lambda m=module: m(clip)))
+        variant = manifest.variants[name]
+        if variant.stft_backend in settings.backends:
+            call = lambda m=module: m(clip)  # noqa: E731
+            cases.append(Case("model", variant.precision, variant.stft_backend, "clip", seconds, call))
     meta = {
         "bundle": str(bundle),
         "case_input": case,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from armstft.config import StftConfig
+from armstft.config import BACKENDS, StftConfig
 from armstft.errors import BundleError, describe
 
 SCHEMA = "armstft.bundle/1"
@@ -36,16 +36,20 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Variant:
+    """One exported model: its numeric precision and which STFT implementation its front end calls."""
+
     name: str
     file: str
     tolerance: Tolerance
+    precision: str = "fp32"
+    stft_backend: str = "aten"
 
 
 @dataclass(frozen=True)
 class StftStage:
-    """Where the STFT stage lives: an exported method of one of the variant models."""
+    """Where the STFT stage lives: an exported method of some of the variant models."""
 
-    model: str
+    models: list[str]
     method: str
     tolerance: Tolerance
 
@@ -160,7 +164,13 @@ def load_manifest(bundle: Path) -> Manifest:
         assert entry is not None
         tol = entry.sub("tolerance")
         assert tol is not None
-        variants[name] = Variant(name, entry.get("file", str, "a file name"), _tolerance(tol))
+        precision = entry.get("precision", str, "fp32 or int8", optional=True) or name
+        backend = entry.get("stft_backend", str, "aten or armstft", optional=True) or "aten"
+        if backend not in BACKENDS:
+            raise BundleError(where, f"models.{name}.stft_backend", f"one of {', '.join(BACKENDS)}", backend)
+        variants[name] = Variant(
+            name, entry.get("file", str, "a file name"), _tolerance(tol), precision, backend
+        )
     for variant in variants.values():
         ref = variant.tolerance.argmax_matches
         if ref is not None and ref not in variants:
@@ -169,12 +179,15 @@ def load_manifest(bundle: Path) -> Manifest:
     stft = None
     stft_fields = top.sub("stft", optional=True)
     if stft_fields is not None:
-        model = stft_fields.get("model", str, "a variant name")
-        if model not in variants:
-            raise BundleError(where, "stft.model", f"one of {sorted(variants)}", describe(model))
+        stft_models = stft_fields.get("models", list, "a non-empty list of variant names")
+        for model in stft_models or [None]:
+            if model not in variants:
+                raise BundleError(where, "stft.models", f"variants among {sorted(variants)}", describe(model))
         stft_tol = stft_fields.sub("tolerance")
         assert stft_tol is not None
-        stft = StftStage(model, stft_fields.get("method", str, "a method name"), _tolerance(stft_tol))
+        stft = StftStage(
+            list(stft_models), stft_fields.get("method", str, "a method name"), _tolerance(stft_tol)
+        )
         if config is None:
             raise BundleError(where, "config", "present when stft is", "missing")
 

@@ -121,7 +121,12 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     weights = load_weights(weights_path)
     torch.manual_seed(0)
     model = build_model(weights)
-    variants = {"fp32": script_frozen(model), "int8": script_frozen(quantize_int8(model))}
+    variants = {
+        "fp32": script_frozen(model),
+        "int8": script_frozen(quantize_int8(model)),
+        # the same weights with the front end on armstft's own STFT operator (see armstft.faststft)
+        "fp32_armstft": script_frozen(build_model(weights, backend="armstft")),
+    }
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     cases = golden_inputs(weights.config)
@@ -144,14 +149,25 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
         "training": {k: v for k, v in weights.meta.items() if isinstance(v, int | float | str)},
         "exported_on": exporting_host(),
         "models": {
-            "fp32": {"file": "model_fp32.pt", "tolerance": FP32_TOLERANCE},
+            "fp32": {"file": "model_fp32.pt", "tolerance": FP32_TOLERANCE, "precision": "fp32"},
             "int8": {
                 "file": "model_int8.pt",
                 "tolerance": INT8_TOLERANCE,
+                "precision": "int8",
                 "quantization": "dynamic int8, Linear",
             },
+            "fp32_armstft": {
+                "file": "model_fp32_armstft.pt",
+                "tolerance": FP32_TOLERANCE,
+                "precision": "fp32",
+                "stft_backend": "armstft",
+            },
         },
-        "stft": {"model": "fp32", "method": "stft", "tolerance": {"peak_rel": STFT_PEAK_REL}},
+        "stft": {
+            "models": ["fp32", "fp32_armstft"],
+            "method": "stft",
+            "tolerance": {"peak_rel": STFT_PEAK_REL},
+        },
         "golden": {"file": "golden.npz", "cases": list(cases)},
     }
     return write_manifest(out, manifest)
@@ -210,5 +226,5 @@ def bundle_user_model(
     if config is not None:
         manifest["config"] = config.to_dict()
     if has_stft:
-        manifest["stft"] = {"model": "fp32", "method": "stft", "tolerance": {"peak_rel": STFT_PEAK_REL}}
+        manifest["stft"] = {"models": ["fp32"], "method": "stft", "tolerance": {"peak_rel": STFT_PEAK_REL}}
     return write_manifest(out, manifest)

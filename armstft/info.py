@@ -77,6 +77,13 @@ def _arm_part(fields: dict[str, str]) -> str | None:
     return _ARM_PARTS.get(part.lower(), f"ARM part {part}")
 
 
+def faststft_status() -> dict[str, Any]:
+    """Whether armstft's native STFT engine loaded here, and with which SIMD path."""
+    from armstft import faststft
+
+    return {"available": faststft.available(), "simd": faststft.simd(), "error": faststft.load_error()}
+
+
 def collect() -> dict[str, Any]:
     config_text = torch.__config__.show()
     cpu = cpu_info()
@@ -97,6 +104,7 @@ def collect() -> dict[str, Any]:
         "sve": "sve" in features,
         "fft_backend": fft_backend(),
         "quantized_engine": torch.backends.quantized.engine,
+        "faststft": faststft_status(),
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "nproc": os.cpu_count() or 1,

@@ -48,11 +48,22 @@ def test_manifest_has_config_versions_hashes_and_tolerances() -> None:
     manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
     assert manifest["config"]["n_fft"] == 512 and manifest["config"]["stft_backend"] == "aten"
     assert manifest["torch"].startswith("2.9.1") and manifest["torchaudio"].startswith("2.9.1")
-    assert set(manifest["files"]) == {"model_fp32.pt", "model_int8.pt", "golden.npz"}
+    assert set(manifest["files"]) == {"model_fp32.pt", "model_int8.pt", "model_fp32_armstft.pt", "golden.npz"}
+    assert manifest["models"]["fp32_armstft"]["stft_backend"] == "armstft"
+    assert manifest["stft"]["models"] == ["fp32", "fp32_armstft"]
     fp32, int8 = manifest["models"]["fp32"]["tolerance"], manifest["models"]["int8"]["tolerance"]
     assert int8["atol"] > fp32["atol"] and int8["argmax_matches"] == "fp32"
     assert manifest["stft"]["tolerance"]["peak_rel"] == 1e-5
     assert manifest["training"]["held_out_accuracy"] >= 0.95
+
+
+def test_fast_variant_calls_the_armstft_operator() -> None:
+    import armstft.faststft  # noqa: F401  (registers the operator the model calls)
+
+    fast = torch.jit.load(str(DEFAULT_BUNDLE / "model_fp32_armstft.pt"))
+    assert "armstft::stft" in str(fast.graph) and "aten::stft" not in str(fast.graph)
+    aten = torch.jit.load(str(DEFAULT_BUNDLE / "model_fp32.pt"))
+    assert "aten::stft" in str(aten.graph)
 
 
 def test_int8_variant_is_quantized() -> None:

@@ -81,6 +81,10 @@ def test_bench_json_has_every_field(run_cli, tmp_path: Path) -> None:
         ("model", "int8", "aten", "clip"),
     } <= kinds
     assert {r["threads"] for r in rows} == {1, 2}
+    from armstft import faststft
+
+    if faststft.available():  # the native engine is built by this package's own build on the host
+        assert {("stft", "fp32", "armstft", "clip"), ("model", "fp32", "armstft", "clip")} <= kinds
     for row in rows:
         for key in ("iterations", "p50_ms", "p90_ms", "p99_ms", "max_ms", "rtf", "peak_rss_kb"):
             assert row[key] > 0, (key, row)

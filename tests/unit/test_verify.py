@@ -17,7 +17,13 @@ def test_default_bundle_verifies(run_cli) -> None:
     assert code == 0, err
     assert doc["schema"] == "armstft.verify/1" and doc["ok"] is True and doc["error"] is None
     stages = {(c["stage"], c["variant"]) for c in doc["cases"]}
-    assert stages == {("stft", "fp32"), ("model", "fp32"), ("model", "int8")}
+    assert stages == {
+        ("stft", "fp32"),
+        ("stft", "fp32_armstft"),
+        ("model", "fp32"),
+        ("model", "int8"),
+        ("model", "fp32_armstft"),
+    }
     for case in doc["cases"]:
         assert case["ok"] and case["max_abs"] is not None
     stft = [c for c in doc["cases"] if c["stage"] == "stft"]
@@ -90,7 +96,11 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
             "files.golden.npz: expected a sha256 hex digest",
         ),
         (lambda m: m["files"].pop("model_int8.pt"), "files: expected an entry for model_int8.pt"),
-        (lambda m: m["stft"].update(model="fp16"), "stft.model: expected one of ['fp32', 'int8']"),
+        (lambda m: m["stft"].update(models=["fp16"]), "stft.models: expected variants among ['fp32', "),
+        (
+            lambda m: m["models"]["fp32"].update(stft_backend="cufft"),
+            "fp32.stft_backend: expected one of aten",
+        ),
     ],
 )
 def test_bad_manifest_fields(run_cli, bundle_copy: Path, change, message: str) -> None:
