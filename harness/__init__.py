@@ -1,0 +1,1 @@
+"""Host-only test harness: emulated board, labgrid envs/strategies, pytest plugin, reports."""

@@ -1,0 +1,145 @@
+"""Debian arm64 packages through a private apt instance: resolve, download, never touch the host's apt.
+
+Every apt-get call gets its own sources list, lists dir, dpkg status file (empty: "nothing installed", so a
+simulated install yields the full dependency closure) and archive cache, all under the board cache.  Only the
+host's read-only config snippets (e.g. mirror date checks) are inherited.  After the first ``update`` and the
+downloads, resolution and extraction work offline.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import log
+
+ARCH = "arm64"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+SOURCES = (
+    ("http://deb.debian.org/debian", "bookworm"),
+    ("http://deb.debian.org/debian", "bookworm-updates"),
+    ("http://deb.debian.org/debian-security", "bookworm-security"),
+)
+
+# "Inst libc6 (2.36-9+deb12u10 Debian:12.11/stable [arm64])" -- an optional "[old version]" may precede "(".
+_INST = re.compile(r"^Inst (?P<name>\S+) (?:\[[^\]]*\] )?\((?P<version>\S+) .*\[(?P<arch>[^\]]+)\]\)")
+
+
+class AptError(RuntimeError):
+    """apt failed; the message names the command and apt's last error line."""
+
+
+@dataclass(frozen=True, order=True)
+class Deb:
+    """One resolved package version; ``filename`` is how ``apt-get download`` names the file."""
+
+    name: str
+    version: str
+    arch: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}_{self.version.replace(':', '%3a')}_{self.arch}.deb"
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.version}"
+
+
+def parse_simulation(text: str) -> list[Deb]:
+    """Packages an ``apt-get -s install`` would unpack, sorted by name (the dependency closure)."""
+    debs = {}
+    for line in text.splitlines():
+        m = _INST.match(line)
+        if m:
+            debs[m["name"]] = Deb(m["name"], m["version"], m["arch"])
+    return sorted(debs.values())
+
+
+class PrivateApt:
+    """An apt configuration rooted in ``root`` that sees only Debian 12 arm64."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.archives = root / "archives"
+
+    # --- setup -----------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        for d in ("etc/sources.list.d", "etc/preferences.d", "lists/partial", "archives/partial", "state"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        status = self.root / "state" / "status"
+        if not status.exists():
+            status.write_text("")
+        lines = [f"deb [arch={ARCH} signed-by={KEYRING}] {uri} {suite} main\n" for uri, suite in SOURCES]
+        src = self.root / "etc" / "sources.list"
+        if not src.exists() or src.read_text() != "".join(lines):
+            src.write_text("".join(lines))
+
+    def options(self) -> list[str]:
+        r = self.root
+        opts = {
+            "APT::Architecture": ARCH,
+            "APT::Architectures": ARCH,
+            "APT::Install-Recommends": "false",
+            "APT::Install-Suggests": "false",
+            "APT::Sandbox::User": "root",
+            "Dir::State": r / "state",
+            "Dir::State::Lists": r / "lists",
+            "Dir::State::status": r / "state" / "status",
+            "Dir::Cache": r / "cache",
+            "Dir::Cache::archives": self.archives,
+            "Dir::Etc::SourceList": r / "etc" / "sources.list",
+            "Dir::Etc::SourceParts": r / "etc" / "sources.list.d",
+            "Dir::Etc::Preferences": r / "etc" / "preferences",
+            "Dir::Etc::PreferencesParts": r / "etc" / "preferences.d",
+            "Debug::NoLocking": "1",
+        }
+        return [f"-o{k}={v}" for k, v in opts.items()]
+
+    def _run(self, args: list[str], cwd: Path | None = None) -> str:
+        cmd = [args[0], *self.options(), *args[1:]]
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            err = [ln for ln in proc.stderr.splitlines() if ln.startswith("E:")] or proc.stderr.splitlines()
+            last = err[-1] if err else f"exit {proc.returncode}"
+            raise AptError(f"{' '.join(args[:2])}: {last}")
+        return proc.stdout
+
+    # --- operations ------------------------------------------------------------------------------
+    def have_lists(self) -> bool:
+        lists = self.root / "lists"
+        return lists.is_dir() and any(
+            p.name.endswith(("Packages", "Packages.gz", "Packages.xz", "Packages.lz4"))
+            for p in lists.iterdir()
+        )
+
+    def update(self, refresh: bool = False) -> None:
+        """Fetch package lists once (or again when ``refresh``); afterwards everything is offline."""
+        self._prepare()
+        if refresh or not self.have_lists():
+            log.info("apt: fetching Debian 12 arm64 package lists")
+            self._run(["apt-get", "-q", "update"])
+
+    def resolve(self, packages: list[str]) -> list[Deb]:
+        """The full dependency closure of ``packages`` (no Recommends), as apt would install it."""
+        self._prepare()
+        out = self._run(["apt-get", "-s", "-q", "install", *packages])
+        debs = parse_simulation(out)
+        missing = {p.split("=")[0] for p in packages} - {d.name for d in debs}
+        if missing:
+            raise AptError(f"apt-get -s install: resolved closure lacks {sorted(missing)}")
+        return debs
+
+    def download(self, debs: list[Deb]) -> list[Path]:
+        """Make sure every .deb is in the private archive cache; only missing ones hit the network."""
+        self._prepare()
+        todo = [d for d in debs if not (self.archives / d.filename).is_file()]
+        if todo:
+            log.info(f"apt: downloading {len(todo)} of {len(debs)} packages")
+            self._run(["apt-get", "-q", "download", *(str(d) for d in todo)], cwd=self.archives)
+        paths = [self.archives / d.filename for d in debs]
+        absent = [p.name for p in paths if not p.is_file()]
+        if absent:
+            raise AptError(f"apt-get download: files not where expected: {absent[:3]}")
+        return paths

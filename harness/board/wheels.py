@@ -1,0 +1,209 @@
+"""PyPI aarch64 wheels for the board: an explicit list, pinned, downloaded once, installed with --target.
+
+pip resolves nothing here (``--no-deps``): torch's METADATA names CUDA packages for x86_64 only, and an
+explicit list keeps them out while making every board dependency visible.  Versions follow the host venv
+("one version everywhere"); torch/torchaudio are pinned by the project.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import log
+
+# pip does not widen an explicit manylinux_2_28 to the older glibc baselines it implies (the board's glibc is
+# 2.36), so every compatible tag is named; the newest comes first.
+PLATFORMS = [f"manylinux_2_{minor}_aarch64" for minor in range(28, 16, -1)] + ["manylinux2014_aarch64"]
+PYTHON = "3.11"
+
+# torch 2.9.1's Requires-Dist on linux/aarch64 (python 3.11): filelock, typing-extensions, sympy (-> mpmath),
+# networkx, jinja2 (-> markupsafe), fsspec.  No setuptools (only python >= 3.12), no nvidia-*/triton (x86_64).
+PINNED = {"torch": "2.9.1", "torchaudio": "2.9.1"}
+FOLLOW_HOST = (
+    "numpy",
+    "filelock",
+    "typing-extensions",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
+    "fsspec",
+)
+
+
+class WheelError(RuntimeError):
+    pass
+
+
+def norm(name: str) -> str:
+    """PEP 503 normalisation, as used in wheel file names (with '_')."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Req:
+    name: str
+    version: str | None  # None: whatever is cached, else the newest on PyPI
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}" if self.version else self.name
+
+
+def requirements() -> list[Req]:
+    """The board's wheel list with versions taken from the running (host venv) interpreter."""
+    reqs = [Req(n, v) for n, v in PINNED.items()]
+    for name in FOLLOW_HOST:
+        try:
+            version: str | None = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+        reqs.append(Req(name, version))
+    return reqs
+
+
+def _cached(dest: Path, req: Req) -> Path | None:
+    """A wheel in ``dest`` satisfying ``req`` (newest version if unpinned)."""
+    hits = []
+    for whl in dest.glob("*.whl"):
+        name, version = whl.name.split("-")[:2]
+        if norm(name) == norm(req.name) and (req.version is None or version == req.version):
+            hits.append(whl)
+    return max(hits, key=lambda p: p.name) if hits else None
+
+
+def _pip() -> list[str]:
+    return [sys.executable, "-m", "pip"]
+
+
+def fetch(dest: Path, reqs: list[Req]) -> list[Path]:
+    """Wheel files for ``reqs``, downloading only the ones not cached in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    missing = [r for r in reqs if _cached(dest, r) is None]
+    if missing:
+        cmd = [
+            *_pip(),
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            *(arg for plat in PLATFORMS for arg in ("--platform", plat)),
+            "--python-version",
+            PYTHON,
+            "--implementation",
+            "cp",
+            "-d",
+            str(dest),
+            *map(str, missing),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise WheelError(f"pip download {' '.join(map(str, missing))}: {tail}")
+    found = [_cached(dest, r) for r in reqs]
+    lost = [str(r) for r, f in zip(reqs, found, strict=True) if f is None]
+    if lost:
+        raise WheelError(f"{dest}: expected wheels for {lost}, got none after download")
+    return [f for f in found if f is not None]
+
+
+CROSS_SCRIPT = "scripts/build-aarch64-wheel.sh"
+CROSS_CC = "aarch64-linux-gnu-gcc"
+
+
+def build_armstft(repo: Path, work: Path) -> Path:
+    """The armstft wheel for the board, built from a snapshot copy of this clone's package sources.
+
+    With the project's cross-build script and Debian's aarch64 gcc, the wheel carries the native faststft
+    engine (cp311 aarch64); without them it is the pure-Python wheel (faststft falls back to torch.stft) and
+    the build says so.  Building in a copy keeps build/ and *.egg-info out of the clone and freezes the
+    sources other people may be editing meanwhile.
+    """
+    src, out = work / "armstft-src", work / "armstft-wheel"
+    for d in (src, out):
+        if d.exists():
+            shutil.rmtree(d)
+    src.mkdir(parents=True)
+    for path in package_sources(repo):
+        (src / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / path, src / path)
+    if not (src / "README.md").exists():
+        (src / "README.md").write_text("armstft\n")  # pyproject names a readme; the board does not need it
+    env = {**os.environ, "PYTHON": sys.executable}
+    if (src / CROSS_SCRIPT).is_file() and shutil.which(CROSS_CC):
+        cmd = ["bash", str(src / CROSS_SCRIPT), str(out)]
+    else:
+        log.info(f"no {CROSS_SCRIPT} or {CROSS_CC}: pure-Python armstft wheel (faststft falls back to torch)")
+        env["ARMSTFT_NO_NATIVE"] = "1"
+        cmd = [
+            *_pip(),
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(out),
+            str(src),
+        ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=src)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise WheelError(f"{Path(cmd[1]).name if cmd[0] == 'bash' else 'pip wheel'} {repo}: {tail}")
+    found = sorted(out.glob("armstft-*.whl"))
+    if len(found) != 1:
+        raise WheelError(f"{out}: armstft wheel: expected exactly one, got {[p.name for p in found]}")
+    whl = found[0]
+    if not (whl.name.endswith("-py3-none-any.whl") or whl.name.endswith("_aarch64.whl")):
+        raise WheelError(
+            f"{whl.name}: platform tag: expected py3-none-any or *_aarch64, got another platform"
+        )
+    return whl
+
+
+def package_sources(repo: Path) -> list[Path]:
+    """Files that make up the armstft wheel, relative to ``repo``, sorted (also used for the rebuild key)."""
+    top = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "LICENSE", CROSS_SCRIPT)
+    files = [Path(p) for p in top if (repo / p).is_file()]
+    files += sorted(
+        p.relative_to(repo)
+        for p in (repo / "armstft").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".so", ".o")
+    )
+    return files
+
+
+def install(wheels: list[Path], site_packages: Path) -> None:
+    """Unpack ``wheels`` into the image's site-packages; no index, no dependency resolution."""
+    site_packages.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        *_pip(),
+        "install",
+        "-q",
+        "--no-index",
+        "--no-deps",
+        "--no-compile",
+        "--only-binary=:all:",
+        *(arg for plat in PLATFORMS for arg in ("--platform", plat)),
+        "--python-version",
+        PYTHON,
+        "--implementation",
+        "cp",
+        "--target",
+        str(site_packages),
+        "--upgrade",
+        *map(str, wheels),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise WheelError(f"pip install --target {site_packages}: {tail}")
+    # console scripts generated here would point at the build host's interpreter
+    shutil.rmtree(site_packages / "bin", ignore_errors=True)
