@@ -30,8 +30,11 @@ from harness.report.markdown import render
 from harness.report.results import JUNIT, RunResults
 
 REPO = Path(__file__).resolve().parent.parent
+#: the order a board run goes through; tests run in this order whatever their file names
+STAGES = ("booting", "ssh", "verifying", "benchmarking")
 RESULTS_KEY = pytest.StashKey[RunResults]()
 STAGE_KEY = pytest.StashKey[str]()
+SETUP_S_KEY = pytest.StashKey[float]()
 
 
 def default_board_out() -> str:
@@ -113,6 +116,12 @@ def pytest_configure(config: pytest.Config) -> None:
     render(results)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests stage by stage (boot before verify before bench); stable within a stage."""
+    rank = {name: i for i, name in enumerate(STAGES)}
+    items.sort(key=lambda item: rank.get(_stage_of(item), len(STAGES)))
+
+
 def _results(config: pytest.Config) -> RunResults | None:
     return config.stash.get(RESULTS_KEY, None)
 
@@ -148,10 +157,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             stage, message = (cause.stage, str(cause)) if cause else (stage, _one_line(exc))
     elif report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2])
+    if report.when == "setup":
+        item.stash[SETUP_S_KEY] = report.duration  # shared fixtures (boot, board steps) run in setup
     final = report.when == "call" or report.failed or (report.skipped and report.when == "setup")
     if final:
         outcome = "error" if report.failed and report.when != "call" else report.outcome
-        results.record_test(item.nodeid, outcome, stage, report.duration, message)
+        seconds = report.duration + (item.stash.get(SETUP_S_KEY, 0.0) if report.when == "call" else 0.0)
+        results.record_test(item.nodeid, outcome, stage, seconds, message)
         results.event(stage, outcome, test=item.nodeid, message=message)
         if report.failed and not results.meta().get("failure"):
             results.update_meta(failure={"stage": stage, "message": message, "test": item.nodeid})

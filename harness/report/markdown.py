@@ -17,6 +17,8 @@ OUTCOME_MARK = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped":
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        value = f"{value:.4g}"
     text = "" if value is None else str(value)
     return text.replace("|", "\\|").replace("\n", " ")[:300]
 

@@ -21,6 +21,8 @@ def plot_latency(rows: list[BenchRow], out: Path, title: str) -> Path | None:
     if not rows:
         return None
     stages = sorted({r.stage for r in rows}, key=lambda s: (s != "stft", s))
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = {name: palette[i % len(palette)] for i, name in enumerate(sorted({r.series for r in rows}))}
     fig, axes = plt.subplots(len(stages), 1, figsize=(10, 3.6 * len(stages)), squeeze=False)
     for ax, stage in zip(axes[:, 0], stages, strict=True):
         mine = [r for r in rows if r.stage == stage]
@@ -35,7 +37,7 @@ def plot_latency(rows: list[BenchRow], out: Path, title: str) -> Path | None:
                     xs.append(c_index - 0.4 + width * (s_index + 0.5))
                     p50.append(match[0].p50_ms)
                     p99.append(match[0].p99_ms)
-            ax.bar(xs, p50, width=width * 0.9, label=f"{name} p50")
+            ax.bar(xs, p50, width=width * 0.9, label=f"{name} p50", color=colors[name])
             ax.scatter(xs, p99, marker="_", s=300, color="black", zorder=3)
         ax.scatter([], [], marker="_", s=300, color="black", label="p99")
         ax.set_xticks(range(len(cases)), [f"{m}, {t} thread{'s' if t > 1 else ''}" for m, t in cases])
