@@ -139,7 +139,8 @@ do_compile:prepend() {
     jobs=$(echo "${PARALLEL_MAKE}" | sed -n 's/.*-j *\([0-9][0-9]*\).*/\1/p')
     jobs=${jobs:-1}
     mem_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-    by_mem=$((mem_mb / ${TORCH_MB_PER_JOB}))
+    # expr, not $((...)): bitbake's shell parser does not understand arithmetic expansion
+    by_mem=$(expr "$mem_mb" / ${TORCH_MB_PER_JOB})
     [ "$by_mem" -ge 1 ] || by_mem=1
     [ "$by_mem" -lt "$jobs" ] && jobs=$by_mem
     export MAX_JOBS=$jobs

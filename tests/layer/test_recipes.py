@@ -210,3 +210,18 @@ def test_pin_check_catches_an_unpinned_uri() -> None:
 def test_patches_carry_upstream_status() -> None:
     for patch in list(LAYER.rglob("*.patch")) + list((REPO / "recipes-ml").rglob("*.patch")):
         assert "Upstream-Status:" in patch.read_text(), patch
+
+
+@pytest.mark.parametrize("recipe", recipe_files(), ids=lambda p: p.name)
+def test_shell_tasks_avoid_what_bitbake_cannot_parse(recipe: Path) -> None:
+    """bitbake scans shell functions with its own parser (pysh), which rejects $((...)) at parse time."""
+    from oelint_parser.cls_item import Function
+    from oelint_parser.cls_stash import Stash
+
+    stash = Stash(quiet=True)
+    stash.AddFile(str(recipe))
+    stash.Finalize()
+    for func in stash.GetItemsFor(filename=str(recipe), classifier=Function.CLASSIFIER):
+        if not func.IsPython:
+            code = "\n".join(line.split("#", 1)[0] for line in func.Raw.splitlines())
+            assert "$((" not in code, f"{recipe.name}: {func.FuncName}"
