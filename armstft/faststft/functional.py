@@ -13,6 +13,8 @@ import torch
 from armstft.faststft import _loader
 
 PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
+_F32 = torch.float32
+_native = _loader.native()  # fixed at import: the engine is either there for the process or not
 
 _plans: dict[int, object] = {}
 
@@ -21,14 +23,9 @@ def plan_for(n_fft: int) -> object | None:
     """The engine's cached plan for n_fft (made once per size), or None if the size is not covered."""
     plan = _plans.get(n_fft)
     if plan is None and n_fft not in _plans:
-        native = _loader.native()
-        plan = native.plan(n_fft) if native is not None else None
+        plan = _native.plan(n_fft) if _native is not None else None
         _plans[n_fft] = plan
     return plan
-
-
-def _needs_grad(t: torch.Tensor | None) -> bool:
-    return t is not None and t.requires_grad and torch.is_grad_enabled()
 
 
 def _fast(
@@ -43,15 +40,19 @@ def _fast(
     onesided: bool | None,
     return_complex: bool | None,
 ) -> torch.Tensor | None:
-    """The engine's result, or None when this call is not one the engine covers."""
-    native = _loader.native()
-    if native is None or return_complex is None or not isinstance(input, torch.Tensor):
+    """The engine's result, or None when this call is not one the engine covers.
+
+    Written for a small core: every torch accessor costs hundreds of instructions there, so each is
+    asked once, and the cheap getters (is_cpu, ndim) are preferred.
+    """
+    if _native is None or return_complex is None or not isinstance(input, torch.Tensor):
         return None
-    if input.dtype != torch.float32 or input.device.type != "cpu" or input.dim() not in (1, 2):
+    if input.dtype is not _F32 or not input.is_cpu or input.ndim not in (1, 2) or input.numel() == 0:
         return None
-    if _needs_grad(input) or _needs_grad(window) or input.numel() == 0:
+    if torch.is_grad_enabled() and (input.requires_grad or (window is not None and window.requires_grad)):
         return None
-    if not isinstance(n_fft, int) or (plan := plan_for(n_fft)) is None:
+    plan = _plans.get(n_fft)
+    if plan is None and (not isinstance(n_fft, int) or (plan := plan_for(n_fft)) is None):
         return None
     hop = n_fft // 4 if hop_length is None else hop_length
     wl = n_fft if win_length is None else win_length
@@ -59,10 +60,11 @@ def _fast(
         return None
     win_ptr = 0
     if window is not None:
-        if window.dtype != torch.float32 or window.device.type != "cpu" or window.shape != (wl,):
+        if window.dtype is not _F32 or not window.is_cpu or window.shape != (wl,):
             return None
         window = window.contiguous()
         win_ptr = window.data_ptr()
+    one_d = input.ndim == 1
     length = input.shape[-1]
     pad = n_fft // 2 if center else 0
     mode = PAD_MODES.get(pad_mode, -1) if center else 0
@@ -72,18 +74,16 @@ def _fast(
         return None
     n_frames = 1 + (length + 2 * pad - n_fft) // hop
     x = input.contiguous()
-    batch = 1 if x.dim() == 1 else x.shape[0]
+    batch = 1 if one_d else x.shape[0]
     full = onesided is False
     n_freq = n_fft if full else n_fft // 2 + 1
-    out = torch.empty((batch, n_frames, n_freq), dtype=torch.complex64)
+    out = torch.empty((n_frames, n_freq) if one_d else (batch, n_frames, n_freq), dtype=torch.complex64)
     scale = n_fft**-0.5 if normalized else 1.0
-    native.stft(
+    _native.stft(
         plan, x.data_ptr(), batch, length, length, win_ptr, wl, hop, pad, mode, scale, 0 if full else 1,
         out.data_ptr(), n_frames, 2 * n_frames * n_freq, 2 * n_freq,
     )  # fmt: skip
-    spec = out.transpose(1, 2)
-    if input.dim() == 1:
-        spec = spec[0]
+    spec = out.transpose(-1, -2)
     return spec if return_complex else torch.view_as_real(spec)
 
 

@@ -13,6 +13,8 @@ import torch
 
 from armstft.faststft import _loader
 
+_F32 = torch.float32
+
 
 class StreamingStft:
     """Streaming STFT: frames of ``n_fft`` samples every ``hop_length`` samples (center=False).
@@ -70,9 +72,13 @@ class StreamingStft:
         self._pending = torch.zeros(0, dtype=torch.float32)
 
     def push(self, samples: torch.Tensor) -> torch.Tensor:
-        """Append samples; return the spectra of the frames they completed, shape (n_freq, frames)."""
+        """Append samples; return the spectra of the frames they completed, shape (n_freq, frames).
+
+        Every push checks dtype, rank and contiguity (a wrong buffer is never read as floats); the checks
+        are written with the cheapest torch accessors because on a small core they cost as much as the FFT.
+        """
         x = samples
-        if x.dtype != torch.float32 or x.dim() != 1 or not x.is_contiguous():
+        if x.dtype is not _F32 or x.ndim != 1 or not x.is_contiguous():
             x = torch.as_tensor(x).detach().reshape(-1).to(torch.float32).contiguous()
         if self._push_native is None:
             return self._push_fallback(x)

@@ -19,23 +19,27 @@ import torch
 
 import armstft.faststft as fast
 
-MARKER_POLICY = 0x4D41524B  # the plugin's default marker argument
+MARK_BASE = 0x4D400000  # the plugin's default: marks are sched_get_priority_max(MARK_BASE + i)
+_next_mark = 0
 
 
 def MARK() -> None:
-    """The marker syscall: sched_get_priority_max(MARKER_POLICY), which fails with EINVAL."""
+    """Marker syscall number i (i = 0, 1, ...): sched_get_priority_max(MARK_BASE + i) fails with EINVAL."""
+    global _next_mark
     try:
-        os.sched_get_priority_max(MARKER_POLICY)
+        os.sched_get_priority_max(MARK_BASE + _next_mark)
     except OSError:
         pass
+    _next_mark += 1
 
 
 # name: (batch, samples, n_fft, hop, repeats)
 CASES = {
-    "A": (None, 16000, 512, 256, 20),
-    "B": (8, 16000, 512, 256, 5),
-    "C": (None, 441000, 1024, 256, 2),
-    "D": (None, 512, 512, 256, 200),
+    "A": (None, 16000, 512, 256, 40),
+    "B": (8, 16000, 512, 256, 10),
+    "C": (None, 441000, 1024, 256, 3),
+    "D": (None, 512, 512, 256, 1000),
+    "E": (None, 16000, 400, 160, 20),  # n_fft 400: no plan, armstft falls back to torch.stft
 }
 WARMUP = 3
 
@@ -49,6 +53,12 @@ def numpy_stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray, center: 
     return np.fft.rfft(frames * window, axis=-1)
 
 
+@torch.jit.script
+def scripted(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int, center: bool) -> torch.Tensor:
+    """The call a scripted model makes with stft_backend == "armstft"."""
+    return torch.ops.armstft.stft(x, n_fft, hop, n_fft, w, center, "reflect", False, True)
+
+
 def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
     """The per-implementation calls for one case, each with the frames one call produces."""
     batch, n, n_fft, hop, _ = CASES[case]
@@ -57,10 +67,6 @@ def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
     w = torch.hann_window(n_fft)
     xn, wn = x.numpy(), w.numpy()
     center = case != "D"
-
-    @torch.jit.script
-    def scripted(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int, center: bool) -> torch.Tensor:
-        return torch.ops.armstft.stft(x, n_fft, hop, n_fft, w, center, "reflect", False, True)
 
     frames = (batch or 1) * (1 + ((n + (n_fft if center else 0)) - n_fft) // hop)
     calls: dict[str, tuple[Callable[[], object], int]] = {

@@ -2,13 +2,13 @@
  *
  * Why: wall-clock time under emulation says nothing about a real core, but the number of guest
  * instructions a call retires is exact and repeatable.  Every translated block adds its instruction count
- * to one counter when it runs (inline, no callback); each time the guest makes the marker syscall with
- * the marker argument (default: syscall 125 = sched_get_priority_max on aarch64 with policy 0x4d41524b,
- * which the kernel rejects with EINVAL and nothing else ever asks for) the counter is appended to a list,
- * and at exit the list is written one number per line.  The driver subtracts neighbouring marks.
- * (A bare os.getppid() is not unique enough: library code calls it too.)
+ * to one counter when it runs (inline, no callback).  The guest marks points with a syscall nobody else
+ * makes: syscall 125 (sched_get_priority_max on aarch64) with policy BASE + i, which the kernel rejects with
+ * EINVAL; the plugin stores the counter as mark i.  Numbering the marks matters: QEMU re-executes an
+ * interrupted syscall instruction now and then (the callback then fires twice), and a bare getppid() is
+ * also made by library code.  Only the first sighting of each i counts.  At exit: "i count" per line.
  *
- *   qemu-aarch64 -plugin ./insn_count.so,out=FILE[,syscall=N][,arg=A] ...
+ *   qemu-aarch64 -plugin ./insn_count.so,out=FILE[,syscall=N][,base=B] ...
  *
  * Built against qemu-plugin.h of the QEMU that loads it (Debian 12: 7.2, plugin API version 1).
  */
@@ -23,10 +23,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 static uint64_t insns;  /* single counter: the measured regions run one guest thread */
 static int64_t marker = 125;
-static uint64_t marker_arg = 0x4d41524b;
+static uint64_t base = 0x4d400000; /* marks are base .. base + MAX_MARKS - 1 */
+#define MAX_MARKS (1u << 16)
 static char out_path[4096];
-static uint64_t *marks;
-static size_t n_marks, cap_marks;
+static uint64_t marks[MAX_MARKS];
+static unsigned char seen[MAX_MARKS];
 
 static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     (void)id;
@@ -36,20 +37,17 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
 static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2,
                        uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8) {
     (void)id, (void)vcpu, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
-    if (num != marker || a1 != marker_arg) return;
-    if (n_marks == cap_marks) {
-        cap_marks = cap_marks ? 2 * cap_marks : 64;
-        marks = realloc(marks, cap_marks * sizeof(*marks));
-        if (!marks) abort();
-    }
-    marks[n_marks++] = insns;
+    if (num != marker || a1 < base || a1 - base >= MAX_MARKS || seen[a1 - base]) return;
+    marks[a1 - base] = insns;
+    seen[a1 - base] = 1;
 }
 
 static void on_guest_exit(qemu_plugin_id_t id, void *data) {
     (void)id, (void)data;
     FILE *f = out_path[0] ? fopen(out_path, "w") : stderr;
     if (!f) return;
-    for (size_t i = 0; i < n_marks; i++) fprintf(f, "%" PRIu64 "\n", marks[i]);
+    for (size_t i = 0; i < MAX_MARKS; i++)
+        if (seen[i]) fprintf(f, "%zu %" PRIu64 "\n", i, marks[i]);
     fprintf(f, "total %" PRIu64 "\n", insns);
     if (f != stderr) fclose(f);
 }
@@ -61,10 +59,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             snprintf(out_path, sizeof(out_path), "%s", argv[i] + 4);
         } else if (strncmp(argv[i], "syscall=", 8) == 0) {
             marker = strtoll(argv[i] + 8, NULL, 10);
-        } else if (strncmp(argv[i], "arg=", 4) == 0) {
-            marker_arg = strtoull(argv[i] + 4, NULL, 0);
+        } else if (strncmp(argv[i], "base=", 5) == 0) {
+            base = strtoull(argv[i] + 5, NULL, 0);
         } else {
-            fprintf(stderr, "insn_count: unknown argument %s (expected out=FILE, syscall=N or arg=A)\n", argv[i]);
+            fprintf(stderr, "insn_count: unknown argument %s (expected out=FILE, syscall=N or base=B)\n", argv[i]);
             return -1;
         }
     }

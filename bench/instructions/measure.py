@@ -105,16 +105,19 @@ def run_guest(plugin: Path, root: Path, site: Path, cases: str, cpu: str) -> lis
     """One emulated process: returns the plan entries with their per-call instruction counts."""
     with tempfile.TemporaryDirectory() as tmp:
         marks_file = Path(tmp) / "marks.txt"
+        # fixed hash seed, no address randomisation: dict probing and malloc placement (so counts) repeat
         cmd = [
+            "setarch", platform.machine(), "-R",
             "qemu-aarch64", "-cpu", cpu, "-plugin", f"{plugin},out={marks_file}", "-L", str(root),
             str(root / "usr/bin/python3.11"), str(HERE / "guest.py"), cases,
         ]  # fmt: skip
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1", "HOME": tmp}
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1", "HOME": tmp,
+               "PYTHONHASHSEED": "0"}  # fmt: skip
         t0 = time.monotonic()
         proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
         log(f"guest run took {time.monotonic() - t0:.0f} s")
         doc = json.loads(proc.stdout.strip().splitlines()[-1])
-        marks = [int(line) for line in marks_file.read_text().split() if line.isdigit()]
+        marks = [int(line.split()[1]) for line in marks_file.read_text().splitlines() if line[:1].isdigit()]
     plan = doc["plan"]
     if len(marks) != 3 * len(plan):
         sys.exit(f"measure: error: {marks_file}: expected {3 * len(plan)} marks, got {len(marks)}")
@@ -153,7 +156,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE / "measured.json"))
     ap.add_argument("--runs", type=int, default=2, help="emulated runs (to show the counts repeat)")
-    ap.add_argument("--cases", default="A,B,C,D")
+    ap.add_argument("--cases", default="A,B,C,D,E")
     ap.add_argument("--cpu", default="cortex-a76")
     ap.add_argument("--rootfs", default=None)
     ap.add_argument("--tolerance", type=float, default=0.001, help="max relative spread between runs")

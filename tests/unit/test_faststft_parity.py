@@ -21,7 +21,10 @@ SIZES = [32, 64, 128, 256, 512, 1024, 2048]
 def assert_same(got: torch.Tensor, ref: torch.Tensor) -> None:
     assert got.shape == ref.shape
     assert got.dtype == ref.dtype
-    assert got.stride() == ref.stride()
+    # same memory layout (strides of size-1 dimensions carry no meaning and torch's vary)
+    assert [st for st, n in zip(got.stride(), got.shape, strict=True) if n > 1] == [
+        st for st, n in zip(ref.stride(), ref.shape, strict=True) if n > 1
+    ]
     scale = float(ref.abs().max()) if ref.numel() else 0.0
     err = float((got - ref).abs().max()) if ref.numel() else 0.0
     assert err <= RTOL * scale + 1e-30, f"max |diff| {err:.3g} > {RTOL} * {scale:.3g}"
@@ -61,14 +64,14 @@ def compare(x: torch.Tensor, kwargs: dict) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stft_calls(SIZES))
 def test_parity_grid_power_of_two(call: tuple[torch.Tensor, dict]) -> None:
     compare(*call)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(stft_calls([16, 100, 400, 480]))
 def test_parity_grid_sizes_without_plan(call: tuple[torch.Tensor, dict]) -> None:
     compare(*call)

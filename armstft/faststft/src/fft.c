@@ -1,12 +1,14 @@
 /* Real FFT of one windowed frame: n real samples -> n/2+1 complex bins, n a power of two >= 32.
  *
  * Method (textbook, written here from the formulas):
- *   1. z[j] = w[2j] x[2j] + i w[2j+1] x[2j+1], j < m = n/2   (window folded into the de-interleave)
+ *   1. z[j] = w[2j] x[2j] + i w[2j+1] x[2j+1], j < m = n/2   (window and de-interleave folded into the
+ *      loads of the first FFT pass, so the windowed frame is never stored)
  *   2. Z = complex FFT_m(z): Stockham autosort, radix-4 passes (a radix-2 pass last when log2 m is odd),
  *      split re/im arrays so every butterfly runs on 4 lanes.  The first pass (stride 1) works across
  *      butterflies and transposes 4x4 on store; later passes work across the contiguous stride.
- *   3. X[k] = E - i W^k O, X[m-k] = conj(E + i W^k O), with E = (Z[k] + conj Z[m-k]) / 2,
- *      O = (Z[k] - conj Z[m-k]) / 2, W = exp(-2 pi i / n); both halves come out of one pass over k < m/2.
+ *   3. X[k] = E - i W^k O, X[m-k] = conj(E + i W^k O), with E = Z[k] + conj Z[m-k],
+ *      O = Z[k] - conj Z[m-k], W = exp(-2 pi i / n); both halves come out of one pass over k < m/2.
+ *      The usual factor 1/2 of E and O (and any normalisation) is baked into the window instead.
  * Autosort means no bit reversal, and the output is written interleaved straight into the caller's
  * spectrum row, so there is no copy-out step.
  */
@@ -133,14 +135,23 @@ void armstft_plan_free(armstft_plan *plan) {
     v_cmul(y2r, y2i, v_load((tw) + 8), v_load((tw) + 12), &y2r, &y2i);        \
     v_cmul(y3r, y3i, v_load((tw) + 16), v_load((tw) + 20), &y3r, &y3i)
 
-/* first pass, stride 1: lanes are 4 consecutive butterflies p..p+3 */
-static void pass4_s1(int n, const float *tw, const float *xr, const float *xi, float *yr, float *yi) {
+/* first pass, stride 1, fused with step 1: lanes are 4 consecutive butterflies p..p+3, inputs read
+ * straight from the frame (even samples -> re, odd -> im) and windowed on the way in */
+#define LOAD_WIN(j, r, i)                                          \
+    v4f r, i;                                                      \
+    v_load_deint(frame + 2 * (j), &r, &i);                         \
+    r = v_mul(r, v_load(w_even + (j)));                            \
+    i = v_mul(i, v_load(w_odd + (j)))
+
+static void pass4_first(int n, const float *restrict tw, const float *restrict frame,
+                        const float *restrict w_even, const float *restrict w_odd, float *restrict yr,
+                        float *restrict yi) {
     int m = n / 4;
     for (int p = 0; p < m; p += 4, tw += 24) {
-        v4f ar = v_load(xr + p), ai = v_load(xi + p);
-        v4f br = v_load(xr + p + m), bi = v_load(xi + p + m);
-        v4f cr = v_load(xr + p + 2 * m), ci = v_load(xi + p + 2 * m);
-        v4f dr = v_load(xr + p + 3 * m), di = v_load(xi + p + 3 * m);
+        LOAD_WIN(p, ar, ai);
+        LOAD_WIN(p + m, br, bi);
+        LOAD_WIN(p + 2 * m, cr, ci);
+        LOAD_WIN(p + 3 * m, dr, di);
         BFLY4(ar, ai, br, bi, cr, ci, dr, di);
         TWIDDLE3(tw);
         v_store_tr4(yr + 4 * p, y0r, y1r, y2r, y3r);
@@ -149,34 +160,45 @@ static void pass4_s1(int n, const float *tw, const float *xr, const float *xi, f
 }
 
 /* later passes, stride s >= 4: lanes are 4 consecutive q of one butterfly p */
-static void pass4_s(int n, int s, const float *tw, const float *xr, const float *xi, float *yr, float *yi) {
+#define PASS4_Q_LOOP(TW_STEP)                                                       \
+    for (int q = 0; q < s; q += 4) {                                                \
+        v4f ar = v_load(xr + ia + q), ai = v_load(xi + ia + q);                     \
+        v4f br = v_load(xr + ib + q), bi = v_load(xi + ib + q);                     \
+        v4f cr = v_load(xr + ic + q), ci = v_load(xi + ic + q);                     \
+        v4f dr = v_load(xr + id + q), di = v_load(xi + id + q);                     \
+        BFLY4(ar, ai, br, bi, cr, ci, dr, di);                                      \
+        TW_STEP;                                                                    \
+        v_store(yr + o0 + q, y0r);                                                  \
+        v_store(yi + o0 + q, y0i);                                                  \
+        v_store(yr + o1 + q, y1r);                                                  \
+        v_store(yi + o1 + q, y1i);                                                  \
+        v_store(yr + o2 + q, y2r);                                                  \
+        v_store(yi + o2 + q, y2i);                                                  \
+        v_store(yr + o3 + q, y3r);                                                  \
+        v_store(yi + o3 + q, y3i);                                                  \
+    }
+
+static void pass4_s(int n, int s, const float *restrict tw, const float *restrict xr,
+                    const float *restrict xi, float *restrict yr, float *restrict yi) {
     int m = n / 4;
     for (int p = 0; p < m; p++, tw += 24) {
         const int ia = s * p, ib = s * (p + m), ic = s * (p + 2 * m), id = s * (p + 3 * m);
         const int o0 = s * 4 * p, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s;
-        for (int q = 0; q < s; q += 4) {
-            v4f ar = v_load(xr + ia + q), ai = v_load(xi + ia + q);
-            v4f br = v_load(xr + ib + q), bi = v_load(xi + ib + q);
-            v4f cr = v_load(xr + ic + q), ci = v_load(xi + ic + q);
-            v4f dr = v_load(xr + id + q), di = v_load(xi + id + q);
-            BFLY4(ar, ai, br, bi, cr, ci, dr, di);
-            if (p) {
-                TWIDDLE3(tw);
-            }
-            v_store(yr + o0 + q, y0r);
-            v_store(yi + o0 + q, y0i);
-            v_store(yr + o1 + q, y1r);
-            v_store(yi + o1 + q, y1i);
-            v_store(yr + o2 + q, y2r);
-            v_store(yi + o2 + q, y2i);
-            v_store(yr + o3 + q, y3r);
-            v_store(yi + o3 + q, y3i);
+        if (p == 0) {
+            PASS4_Q_LOOP((void)0)
+        } else {
+            /* twiddles of butterfly p, loaded once for all q */
+            const v4f w1r = v_load(tw), w1i = v_load(tw + 4), w2r = v_load(tw + 8), w2i = v_load(tw + 12);
+            const v4f w3r = v_load(tw + 16), w3i = v_load(tw + 20);
+            PASS4_Q_LOOP(v_cmul(y1r, y1i, w1r, w1i, &y1r, &y1i); v_cmul(y2r, y2i, w2r, w2i, &y2r, &y2i);
+                         v_cmul(y3r, y3i, w3r, w3i, &y3r, &y3i))
         }
     }
 }
 
 /* last pass when log2 m is odd: length-2 transforms at stride s, no twiddles */
-static void pass2_last(int s, const float *xr, const float *xi, float *yr, float *yi) {
+static void pass2_last(int s, const float *restrict xr, const float *restrict xi, float *restrict yr,
+                       float *restrict yi) {
     for (int q = 0; q < s; q += 4) {
         v4f ar = v_load(xr + q), ai = v_load(xi + q);
         v4f br = v_load(xr + q + s), bi = v_load(xi + q + s);
@@ -187,32 +209,35 @@ static void pass2_last(int s, const float *xr, const float *xi, float *yr, float
     }
 }
 
+void armstft_split_window(int n, const float *window, long long win_length, float scale, float *w_even,
+                          float *w_odd) {
+    long long left = (n - win_length) / 2;
+    for (int j = 0; j < n; j++) {
+        long long i = j - left;
+        float w = 0.0f;
+        if (i >= 0 && i < win_length) w = window ? window[i] : 1.0f;
+        w *= 0.5f * scale;
+        if (j & 1)
+            w_odd[j / 2] = w;
+        else
+            w_even[j / 2] = w;
+    }
+}
+
 void armstft_rfft_frame(const armstft_plan *pl, const float *frame, const float *w_even, const float *w_odd,
-                        float scale, float *out, float *scratch) {
+                        float *out, float *scratch) {
     const int m = pl->m;
     const size_t stride = (size_t)m + 4;
     float *buf[2][2] = {{scratch, scratch + stride}, {scratch + 2 * stride, scratch + 3 * stride}};
 
-    /* 1. window + de-interleave into split complex */
-    {
-        float *zr = buf[0][0], *zi = buf[0][1];
-        for (int j = 0; j < m; j += 4) {
-            v4f ev, od;
-            v_load_deint(frame + 2 * j, &ev, &od);
-            v_store(zr + j, v_mul(ev, v_load(w_even + j)));
-            v_store(zi + j, v_mul(od, v_load(w_odd + j)));
-        }
-    }
-
-    /* 2. complex FFT of length m */
-    int cur = 0;
-    for (int i = 0; i < pl->npass; i++) {
+    /* 1 + 2. windowed complex FFT of length m (the first pass reads the frame) */
+    pass4_first(pl->pass[0].n, pl->pass[0].tw, frame, w_even, w_odd, buf[1][0], buf[1][1]);
+    int cur = 1;
+    for (int i = 1; i < pl->npass; i++) {
         const fft_pass *ps = &pl->pass[i];
         float *xr = buf[cur][0], *xi = buf[cur][1], *yr = buf[cur ^ 1][0], *yi = buf[cur ^ 1][1];
         if (ps->radix == 2)
             pass2_last(ps->s, xr, xi, yr, yi);
-        else if (ps->s == 1)
-            pass4_s1(ps->n, ps->tw, xr, xi, yr, yi);
         else
             pass4_s(ps->n, ps->s, ps->tw, xr, xi, yr, yi);
         cur ^= 1;
@@ -221,20 +246,20 @@ void armstft_rfft_frame(const armstft_plan *pl, const float *frame, const float 
     zr[m] = zr[0];
     zi[m] = zi[0];
 
-    /* 3. split into the half spectrum, written interleaved */
-    const v4f h = v_set1(0.5f * scale);
+    /* 3. split into the half spectrum, written interleaved (E, O without their 1/2: it is in the window) */
     const float *cw = pl->post, *sw = pl->post + m / 2;
+    const v4f zero = v_set1(0.0f);
     for (int k = 0; k < m / 2; k += 4) {
         v4f ar = v_load(zr + k), ai = v_load(zi + k);
         v4f br = v_rev(v_load(zr + m - k - 3)), bi = v_rev(v_load(zi + m - k - 3)); /* Z[m-k], not conj */
-        v4f er = v_mul(h, v_add(ar, br)), ei = v_mul(h, v_sub(ai, bi));
-        v4f orr = v_mul(h, v_sub(ar, br)), oi = v_mul(h, v_add(ai, bi));
+        v4f er = v_add(ar, br), ei = v_sub(ai, bi);
+        v4f orr = v_sub(ar, br), oi = v_add(ai, bi);
         v4f pr, pi;
         v_cmul(orr, oi, v_load(cw + k), v_load(sw + k), &pr, &pi);
         v_store_int(out + 2 * k, v_add(er, pi), v_sub(ei, pr));
-        v4f hr = v_sub(er, pi), hi = v_sub(v_set1(0.0f), v_add(ei, pr));
+        v4f hr = v_sub(er, pi), hi = v_sub(zero, v_add(ei, pr));
         v_store_int(out + 2 * (m - k - 3), v_rev(hr), v_rev(hi));
     }
-    out[m] = scale * zr[m / 2];
-    out[m + 1] = -scale * zi[m / 2];
+    out[m] = 2.0f * zr[m / 2];
+    out[m + 1] = -2.0f * zi[m / 2];
 }

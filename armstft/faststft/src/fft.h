@@ -18,10 +18,16 @@ int armstft_plan_size(const armstft_plan *plan);
 /* floats of scratch one armstft_rfft_frame call needs (one caller at a time per scratch buffer) */
 size_t armstft_plan_scratch(const armstft_plan *plan);
 
-/* out[0 .. n/2] (interleaved complex) = scale * rfft(frame * window), the window given de-interleaved:
- * w_even[j] = window[2j], w_odd[j] = window[2j+1]. */
+/* The window as armstft_rfft_frame wants it: padded to n (centred, as torch.stft does), times scale/2
+ * (the split step's 1/2 and any normalisation, folded in), de-interleaved: w_even[j] = window[2j].
+ * window NULL = rectangular of win_length samples.  w_even and w_odd hold n/2 floats each. */
+void armstft_split_window(int n, const float *window, long long win_length, float scale, float *w_even,
+                          float *w_odd);
+
+/* out[0 .. n/2] (interleaved complex) = scale * rfft(frame * window), the window prepared by
+ * armstft_split_window. */
 void armstft_rfft_frame(const armstft_plan *plan, const float *frame, const float *w_even, const float *w_odd,
-                        float scale, float *out, float *scratch);
+                        float *out, float *scratch);
 
 const char *armstft_simd_name(void);
 

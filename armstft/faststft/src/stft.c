@@ -4,20 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* window padded to n_fft (centred like torch.stft) and split into even/odd samples */
-static void split_window(int n_fft, const float *window, int64_t win_length, float *w_even, float *w_odd) {
-    int64_t left = (n_fft - win_length) / 2;
-    for (int j = 0; j < n_fft; j++) {
-        int64_t i = j - left;
-        float w = 0.0f;
-        if (i >= 0 && i < win_length) w = window ? window[i] : 1.0f;
-        if (j & 1)
-            w_odd[j / 2] = w;
-        else
-            w_even[j / 2] = w;
-    }
-}
-
 /* sample at padded index i of a signal of len samples (i may be outside [0, len)) */
 static float padded_sample(const float *x, int64_t len, int64_t i, int pad_mode) {
     if (i >= 0 && i < len) return x[i];
@@ -53,7 +39,7 @@ int armstft_stft(const armstft_plan *plan, const float *x, int64_t batch, int64_
     float *mem = malloc(armstft_stft_scratch_bytes(plan));
     if (!mem) return -1;
     float *w_even = mem, *w_odd = mem + n / 2, *edge = mem + n, *work = mem + 2 * n;
-    split_window(n, window, win_length, w_even, w_odd);
+    armstft_split_window(n, window, win_length, scale, w_even, w_odd);
     for (int64_t b = 0; b < batch; b++) {
         const float *xb = x + b * x_stride;
         float *ob = out + b * out_stride;
@@ -65,7 +51,7 @@ int armstft_stft(const armstft_plan *plan, const float *x, int64_t batch, int64_
                 frame = edge;
             }
             float *spec = ob + t * frame_stride;
-            armstft_rfft_frame(plan, frame, w_even, w_odd, scale, spec, work);
+            armstft_rfft_frame(plan, frame, w_even, w_odd, spec, work);
             if (!onesided) complete_full(n, spec);
         }
     }
@@ -76,7 +62,6 @@ int armstft_stft(const armstft_plan *plan, const float *x, int64_t batch, int64_
 struct armstft_stream {
     armstft_plan *plan;
     int n, hop, max_frames;
-    float scale;
     int64_t cap, fill, pos; /* history buffer: valid samples [pos, fill) */
     float *hist, *w_even, *w_odd, *work;
 };
@@ -90,7 +75,6 @@ armstft_stream *armstft_stream_new(int n_fft, int hop, const float *window, int 
     st->n = n_fft;
     st->hop = hop;
     st->max_frames = max_frames;
-    st->scale = scale;
     st->cap = 4 * (int64_t)n_fft + 4 * (int64_t)hop;
     if (st->plan) {
         st->hist = malloc(sizeof(float) * (size_t)st->cap);
@@ -102,7 +86,7 @@ armstft_stream *armstft_stream_new(int n_fft, int hop, const float *window, int 
         return NULL;
     }
     st->w_odd = st->w_even + n_fft / 2;
-    split_window(n_fft, window, win_length, st->w_even, st->w_odd);
+    armstft_split_window(n_fft, window, win_length, scale, st->w_even, st->w_odd);
     return st;
 }
 
@@ -130,8 +114,8 @@ int armstft_stream_push(armstft_stream *st, const float *x, int64_t n, float *ou
                 *full = 1;
                 goto done;
             }
-            armstft_rfft_frame(st->plan, st->hist + st->pos, st->w_even, st->w_odd, st->scale,
-                               out + frames * bins2, st->work);
+            armstft_rfft_frame(st->plan, st->hist + st->pos, st->w_even, st->w_odd, out + frames * bins2,
+                               st->work);
             frames++;
             st->pos += st->hop;
         }
