@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 
 from . import apt, elfcheck, ext4, initramfs, kernel, keys, log, pyc, qemu, rootfs, sysconfig, wheels
@@ -107,11 +107,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _bundle_files(repo: Path) -> list[Path]:
-    src = repo / BUNDLE_REL
-    return sorted(p.relative_to(repo) for p in src.rglob("*") if p.is_file()) if src.is_dir() else []
-
-
 @contextmanager
 def _locked(layout: Layout) -> Iterator[None]:
     """One build at a time per cache (the HIL suite and a person may both start one)."""
@@ -145,18 +140,31 @@ class _State:
         os.replace(tmp, self.dir / f"{name}.json")
 
 
-def _debian(layout: Layout, refresh: bool) -> tuple[list[apt.Deb], apt.Deb, list[Path], Path]:
+def _debian(layout: Layout, refresh: bool, state: _State) -> tuple[list[apt.Deb], apt.Deb, list[Path], Path]:
+    """Resolve (cached while the package lists are unchanged) and download the Debian side."""
     pkg = apt.PrivateApt(layout.apt)
     pkg.update(refresh=refresh)
-    closure = pkg.resolve(list(DEB_PACKAGES))
-    kernel_debs = [
-        d
-        for d in pkg.resolve([KERNEL_META])
-        if d.name.startswith("linux-image-") and d.name.endswith("-arm64") and d.name != KERNEL_META
-    ]
-    if len(kernel_debs) != 1:
-        raise BuildError(f"{KERNEL_META}: dependencies: expected one linux-image-*-arm64, got {kernel_debs}")
-    kdeb = kernel_debs[0]
+    lists = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (layout.apt / "lists").glob("*_*")
+    )
+    key = _digest(DEB_PACKAGES, KERNEL_META, lists, _files_digest(_HERE, ("apt.py",)))
+    cached = state.get("apt")
+    if cached.get("key") == key:
+        closure = [apt.Deb(*d) for d in cached["closure"]]
+        kdeb = apt.Deb(*cached["kernel"])
+    else:
+        closure = pkg.resolve(list(DEB_PACKAGES))
+        kernel_debs = [
+            d
+            for d in pkg.resolve([KERNEL_META])
+            if d.name.startswith("linux-image-") and d.name.endswith("-arm64") and d.name != KERNEL_META
+        ]
+        if len(kernel_debs) != 1:
+            raise BuildError(
+                f"{KERNEL_META}: dependencies: expected one linux-image-*-arm64, got {kernel_debs}"
+            )
+        kdeb = kernel_debs[0]
+        state.put("apt", {"key": key, "closure": [astuple(d) for d in closure], "kernel": astuple(kdeb)})
     paths = pkg.download([*closure, kdeb])
     log.info(f"debian: {len(closure)} packages + {kdeb}")
     return closure, kdeb, paths[:-1], paths[-1]
@@ -198,8 +206,23 @@ def _kernel_and_initrd(
     return k, True
 
 
-def _install_app(tree: Path, armstft_whl: Path, repo: Path) -> bool:
-    """(Re)install the armstft wheel and the default bundle into ``tree``; True when a bundle was copied."""
+def _tree_files(top: Path) -> list[Path]:
+    return sorted(p.relative_to(top) for p in top.rglob("*") if p.is_file()) if top.is_dir() else []
+
+
+def _snapshot_bundle(repo: Path, dest: Path) -> bool:
+    """Copy ``models/default/`` aside (like the sources); False when the clone has none yet."""
+    rootfs.remove(dest)
+    src = repo / BUNDLE_REL
+    if not src.is_dir():
+        log.info(f"no {BUNDLE_REL}/ in {repo} yet: the image will have no /{BUNDLE_ON_BOARD}")
+        return False
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return True
+
+
+def _install_app(tree: Path, armstft_whl: Path, bundle: Path | None) -> None:
+    """(Re)install the armstft wheel and the default bundle into ``tree``."""
     site = tree / sysconfig.SITE_PACKAGES
     for old in [site / "armstft", *site.glob("armstft-*.dist-info")]:
         rootfs.remove(old)
@@ -207,13 +230,9 @@ def _install_app(tree: Path, armstft_whl: Path, repo: Path) -> bool:
     pyc.compile_tree(tree, [f"{sysconfig.SITE_PACKAGES}/armstft"])
     dest = tree / BUNDLE_ON_BOARD
     rootfs.remove(dest)
-    src = repo / BUNDLE_REL
-    if not src.is_dir():
-        log.info(f"no {BUNDLE_REL}/ in {repo} yet: image built without /{BUNDLE_ON_BOARD}")
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return True
+    if bundle is not None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(bundle, dest)
 
 
 def _assemble_base(
@@ -275,7 +294,7 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         key_set = keys.ensure(layout.keys)
         keys.publish(key_set, layout.ssh_dir)
     with log.stage("debian arm64 packages"):
-        closure, kdeb, deb_paths, kdeb_path = _debian(layout, refresh)
+        closure, kdeb, deb_paths, kdeb_path = _debian(layout, refresh, state)
     busybox_deb = next(p for d, p in zip(closure, deb_paths, strict=True) if d.name == "busybox-static")
     k, initrd_new = _kernel_and_initrd(layout, kdeb_path, busybox_deb, state)
     if initrd_new:
@@ -286,8 +305,10 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         log.info(
             "wheels: " + ", ".join(p.name.split("-")[0] + "==" + p.name.split("-")[1] for p in third_party)
         )
-    with log.stage("armstft wheel from " + str(repo)):
-        armstft_whl = wheels.build_armstft(repo, layout.work)
+    src = layout.work / "armstft-src"
+    bundle = layout.work / "bundle"
+    wheels.snapshot_sources(repo, src)
+    has_bundle = _snapshot_bundle(repo, bundle)
 
     base_key = _digest(
         [str(d) for d in closure],
@@ -298,13 +319,18 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         _files_digest(_HERE, _BUILDER_FILES),
     )
     app_key = _digest(
-        base_key, _files_digest(repo, wheels.package_sources(repo)), _files_digest(repo, _bundle_files(repo))
+        base_key, _files_digest(src, wheels.package_sources(src)), _files_digest(bundle, _tree_files(bundle))
     )
     done = state.get("rootfs")
     tree = layout.rootfs
     if done.get("app_key") == app_key and tree.is_dir() and layout.image.exists():
         log.info(f"root tree + rootfs.ext4: up to date ({app_key[:12]})")
+        armstft_name = done.get("armstft_wheel", "?")
     else:
+        with log.stage("armstft wheel"):
+            armstft_whl = wheels.build_armstft(src, layout.work / "armstft-wheel")
+            armstft_name = armstft_whl.name
+            log.info(f"armstft wheel: {armstft_name}")
         if done.get("base_key") == base_key and tree.is_dir():
             log.info("root tree base up to date; refreshing armstft + bundle only")
             work_tree = tree
@@ -313,13 +339,13 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
             _assemble_base(work_tree, layout, deb_paths, k, key_set, third_party)
             rebuilt.append("rootfs-base")
         with log.stage("root tree: armstft wheel + default bundle"):
-            has_bundle = _install_app(work_tree, armstft_whl, repo)
+            _install_app(work_tree, armstft_whl, bundle if has_bundle else None)
             manifest = {
                 "schema": "armstft.image/1",
                 "build_key": app_key,
                 "kernel": k.version,
                 "packages": [str(d) for d in closure],
-                "wheels": [p.name for p in [*third_party, armstft_whl]],
+                "wheels": [*(p.name for p in third_party), armstft_name],
                 "bundle": f"/{BUNDLE_ON_BOARD}" if has_bundle else None,
             }
             (work_tree / "etc/armstft-image.json").write_text(json.dumps(manifest, indent=1) + "\n")
@@ -343,6 +369,7 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
                 "base_key": base_key,
                 "app_key": app_key,
                 "bundle": has_bundle,
+                "armstft_wheel": armstft_name,
                 "image_sha256": _sha256(layout.image),
             },
         )
@@ -360,7 +387,7 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         k.version,
         rebuilt,
     )
-    _write_board_json(result, layout, state, key_set, closure, third_party, armstft_whl)
+    _write_board_json(result, layout, state, key_set, closure, [p.name for p in third_party] + [armstft_name])
     log.info(
         f"ready: {layout.out}" + (f" (rebuilt: {', '.join(rebuilt)})" if rebuilt else " (nothing rebuilt)")
     )
@@ -373,8 +400,7 @@ def _write_board_json(
     state: _State,
     key_set: keys.Keys,
     closure: list[apt.Deb],
-    third_party: list[Path],
-    armstft_whl: Path,
+    wheel_names: list[str],
 ) -> None:
     rs = state.get("rootfs")
     host_key = key_set.host_public()
@@ -427,7 +453,7 @@ def _write_board_json(
             "build_key": rs.get("app_key"),
         },
         "packages": [str(d) for d in closure],
-        "wheels": [p.name for p in [*third_party, armstft_whl]],
+        "wheels": wheel_names,
         "rebuilt": result.rebuilt,
     }
     tmp = layout.board_json.with_suffix(".tmp")

@@ -118,22 +118,31 @@ CROSS_SCRIPT = "scripts/build-aarch64-wheel.sh"
 CROSS_CC = "aarch64-linux-gnu-gcc"
 
 
-def build_armstft(repo: Path, work: Path) -> Path:
-    """The armstft wheel for the board, built from a snapshot copy of this clone's package sources.
+def snapshot_sources(repo: Path, dest: Path) -> list[Path]:
+    """Copy the files that make up the armstft wheel into ``dest`` (replacing it); returns them, relative.
+
+    The rebuild key and the wheel both come from this copy, so edits made meanwhile in the clone (people work
+    in the same tree) cannot produce an image whose key does not match its contents.
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    files = package_sources(repo)
+    for path in files:
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / path, dest / path)
+    return files
+
+
+def build_armstft(src: Path, out: Path) -> Path:
+    """The armstft wheel for the board, built from a source snapshot (see ``snapshot_sources``).
 
     With the project's cross-build script and Debian's aarch64 gcc, the wheel carries the native faststft
     engine (cp311 aarch64); without them it is the pure-Python wheel (faststft falls back to torch.stft) and
-    the build says so.  Building in a copy keeps build/ and *.egg-info out of the clone and freezes the
-    sources other people may be editing meanwhile.
+    the build says so.  Building in the copy also keeps build/ and *.egg-info out of the clone.
     """
-    src, out = work / "armstft-src", work / "armstft-wheel"
-    for d in (src, out):
-        if d.exists():
-            shutil.rmtree(d)
-    src.mkdir(parents=True)
-    for path in package_sources(repo):
-        (src / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo / path, src / path)
+    if out.exists():
+        shutil.rmtree(out)
     if not (src / "README.md").exists():
         (src / "README.md").write_text("armstft\n")  # pyproject names a readme; the board does not need it
     env = {**os.environ, "PYTHON": sys.executable}
@@ -156,7 +165,7 @@ def build_armstft(repo: Path, work: Path) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=src)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        raise WheelError(f"{Path(cmd[1]).name if cmd[0] == 'bash' else 'pip wheel'} {repo}: {tail}")
+        raise WheelError(f"{Path(cmd[1]).name if cmd[0] == 'bash' else 'pip wheel'} {src}: {tail}")
     found = sorted(out.glob("armstft-*.whl"))
     if len(found) != 1:
         raise WheelError(f"{out}: armstft wheel: expected exactly one, got {[p.name for p in found]}")
