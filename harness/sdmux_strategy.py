@@ -239,11 +239,19 @@ class SDMuxBoardStrategy(Strategy):
                     ) from e
                 time.sleep(3)
         if self.known_hosts:
+            self._check_host_key()
+        self.ssh_seconds = time.monotonic() - started
+
+    def _check_host_key(self, attempts: int = 3) -> None:
+        """Pin the host key; a board too busy to answer ssh-keyscan is asked again, a wrong key is not."""
+        for attempt in range(1, attempts + 1):
             try:
                 check_host_key(Path(self.known_hosts), self.network.address, self.network.port)
+                return
             except HostKeyError as e:
-                raise StageError("ssh", str(e)) from e
-        self.ssh_seconds = time.monotonic() - started
+                if "got no host key" not in str(e) or attempt == attempts:
+                    raise StageError("ssh", str(e)) from e
+                time.sleep(2)
 
     def _power_off(self) -> None:
         """Close our connections (never raises) and cut the power if this env has a switch."""
