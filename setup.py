@@ -21,8 +21,8 @@ def native_extensions() -> list[Extension]:
     return [
         Extension(
             "armstft.faststft._native",
-            sources=[f"{SRC}/fft.c", f"{SRC}/stft.c", f"{SRC}/module.c"],
-            depends=[f"{SRC}/fft.h", f"{SRC}/stft.h", f"{SRC}/simd.h"],
+            sources=[f"{SRC}/fft.c", f"{SRC}/fft_mixed.c", f"{SRC}/stft.c", f"{SRC}/module.c"],
+            depends=[f"{SRC}/fft.h", f"{SRC}/fft_mixed.h", f"{SRC}/stft.h", f"{SRC}/simd.h"],
             include_dirs=[SRC],
             extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno"],
             libraries=["m"],

@@ -47,7 +47,7 @@ src=$repo/armstft/faststft/src
 log "compiling $so with $cc"
 "$cc" -O3 -std=gnu11 -fno-math-errno -fPIC -shared -DNDEBUG -I"$src" \
     -I"$inc/usr/include" -I"$inc/usr/include/python$pyver" -I"$pyinc" \
-    "$src/fft.c" "$src/stft.c" "$src/module.c" -lm -o "$work/$so"
+    "$src/fft.c" "$src/fft_mixed.c" "$src/stft.c" "$src/module.c" -lm -o "$work/$so"
 glibc=$(readelf -V "$work/$so" | grep -o 'GLIBC_[0-9]*\.[0-9]*' | sed 's/GLIBC_//' | sort -t. -k1,1n -k2,2n | tail -1)
 plat=manylinux_${glibc/./_}_aarch64
 readelf -h "$work/$so" | grep -q AArch64 || { echo "build-aarch64-wheel: error: $so: expected an AArch64 ELF" >&2; exit 1; }

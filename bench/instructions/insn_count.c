@@ -2,7 +2,9 @@
  *
  * Why: wall-clock time under emulation says nothing about a real core, but the number of guest
  * instructions a call retires is exact and repeatable.  Every translated block adds its instruction count
- * to one counter when it runs (inline, no callback).  The guest marks points with a syscall nobody else
+ * to the counter of the guest thread (vCPU) that runs it; a mark records the marking thread's counter, so
+ * torch's or the allocator's other threads do not leak in (with one shared counter, runs differed by
+ * ~0.5 %; per thread they agree exactly).  The guest marks points with a syscall nobody else
  * makes: syscall 125 (sched_get_priority_max on aarch64) with policy BASE + i, which the kernel rejects with
  * EINVAL; the plugin stores the counter as mark i.  Numbering the marks matters: QEMU re-executes an
  * interrupted syscall instruction now and then (the callback then fires twice), and a bare getppid() is
@@ -21,7 +23,8 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
-static uint64_t insns;  /* single counter: the measured regions run one guest thread */
+#define MAX_VCPUS 4096
+static uint64_t insns[MAX_VCPUS]; /* per guest thread */
 static int64_t marker = 125;
 static uint64_t base = 0x4d400000; /* marks are base .. base + MAX_MARKS - 1 */
 #define MAX_MARKS (1u << 16)
@@ -29,16 +32,21 @@ static char out_path[4096];
 static uint64_t marks[MAX_MARKS];
 static unsigned char seen[MAX_MARKS];
 
+static void on_tb_exec(unsigned int vcpu, void *n) {
+    if (vcpu < MAX_VCPUS) insns[vcpu] += (uintptr_t)n;
+}
+
 static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     (void)id;
-    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns, qemu_plugin_tb_n_insns(tb));
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
 }
 
 static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2,
                        uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8) {
-    (void)id, (void)vcpu, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
-    if (num != marker || a1 < base || a1 - base >= MAX_MARKS || seen[a1 - base]) return;
-    marks[a1 - base] = insns;
+    (void)id, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
+    if (num != marker || a1 < base || a1 - base >= MAX_MARKS || seen[a1 - base] || vcpu >= MAX_VCPUS) return;
+    marks[a1 - base] = insns[vcpu];
     seen[a1 - base] = 1;
 }
 
@@ -48,7 +56,9 @@ static void on_guest_exit(qemu_plugin_id_t id, void *data) {
     if (!f) return;
     for (size_t i = 0; i < MAX_MARKS; i++)
         if (seen[i]) fprintf(f, "%zu %" PRIu64 "\n", i, marks[i]);
-    fprintf(f, "total %" PRIu64 "\n", insns);
+    uint64_t total = 0;
+    for (size_t v = 0; v < MAX_VCPUS; v++) total += insns[v];
+    fprintf(f, "total %" PRIu64 "\n", total);
     if (f != stderr) fclose(f);
 }
 

@@ -91,8 +91,10 @@ def unpack_wheel() -> Path:
     env = {**os.environ, "PYTHON": sys.executable}
     out = subprocess.run(
         [str(REPO / "scripts/build-aarch64-wheel.sh"), str(CACHE / "wheels")],
-        check=True, stdout=subprocess.PIPE, text=True, env=env,
+        check=False, capture_output=True, text=True, env=env,
     )  # fmt: skip
+    if out.returncode != 0:
+        sys.exit(f"measure: error: build-aarch64-wheel.sh: expected a wheel, got: {out.stderr[-2000:]}")
     wheel = Path(out.stdout.strip().splitlines()[-1])
     dest = CACHE / "guest-site"
     shutil.rmtree(dest, ignore_errors=True)

@@ -18,7 +18,7 @@ CASE_TEXT = {
     "B": "B: batch 8 of A",
     "C": "C: 10 s @44.1 kHz, n_fft 1024, hop 256",
     "D": "D: one 512-sample frame per call",
-    "E": "E: 1 s @16 kHz, n_fft 400, hop 160 (no plan: fallback)",
+    "E": "E: 1 s @16 kHz, n_fft 400, hop 160 (mixed radix)",
 }
 
 

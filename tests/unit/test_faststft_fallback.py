@@ -52,13 +52,23 @@ def test_uncovered_inputs_give_torch_results(x: torch.Tensor) -> None:
     assert torch.equal(fast.stft(x, **kwargs), ref)
 
 
-def test_n_fft_400_is_correct() -> None:
-    """No plan for 400 (not a power of two): torch.stft's exact result, reported cost is torch's."""
-    assert not fast.covers(400)
+def test_n_fft_400_runs_on_the_mixed_radix_engine() -> None:
+    """400 is not a power of two: the mixed-radix plan (4*2*5*5) covers it, within rel. 1e-5 of torch."""
+    assert fast.covers(400) == fast.available()
     x = torch.randn(16000)
     w = torch.hann_window(400)
     ref = torch.stft(x, 400, 160, window=w, return_complex=True)
-    assert torch.equal(fast.stft(x, 400, 160, window=w, return_complex=True), ref)
+    got = fast.stft(x, 400, 160, window=w, return_complex=True)
+    assert float((got - ref).abs().max()) <= 1e-5 * float(ref.abs().max())
+
+
+def test_size_without_plan_is_torchs_exact_result() -> None:
+    """n_fft 74 (n/2 = 37, a prime above the engine's largest radix): torch.stft itself answers."""
+    assert not fast.covers(74)
+    x = torch.randn(3000)
+    w = torch.hann_window(74)
+    ref = torch.stft(x, 74, 20, window=w, return_complex=True)
+    assert torch.equal(fast.stft(x, 74, 20, window=w, return_complex=True), ref)
 
 
 def test_missing_return_complex_raises_like_torch() -> None:

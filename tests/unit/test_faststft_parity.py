@@ -16,6 +16,8 @@ from armstft.faststft import functional
 
 RTOL = 1e-5
 SIZES = [32, 64, 128, 256, 512, 1024, 2048]
+MIXED_SIZES = [16, 20, 30, 100, 400, 480, 882, 1000, 1200]  # even, n/2 with prime factors <= 31
+NO_PLAN_SIZES = [15, 33, 74, 401]  # odd, or n/2 with a prime factor > 31 (37): torch.stft answers
 
 
 def assert_same(got: torch.Tensor, ref: torch.Tensor) -> None:
@@ -71,14 +73,26 @@ def test_parity_grid_power_of_two(call: tuple[torch.Tensor, dict]) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=60, deadline=None, database=None)
-@given(stft_calls([16, 100, 400, 480]))
+@settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stft_calls(MIXED_SIZES))
+def test_parity_grid_mixed_radix(call: tuple[torch.Tensor, dict]) -> None:
+    compare(*call)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(max_examples=40, deadline=None, database=None)
+@given(stft_calls(NO_PLAN_SIZES))
 def test_parity_grid_sizes_without_plan(call: tuple[torch.Tensor, dict]) -> None:
     compare(*call)
 
 
+@pytest.mark.parametrize("n_fft", NO_PLAN_SIZES)
+def test_sizes_without_plan_are_not_claimed(n_fft: int) -> None:
+    assert not fast.covers(n_fft)
+
+
 @pytest.mark.skipif(not fast.available(), reason=f"native engine not built: {fast.load_error()}")
-@pytest.mark.parametrize("n_fft", SIZES)
+@pytest.mark.parametrize("n_fft", SIZES + MIXED_SIZES)
 def test_engine_takes_the_fast_path(n_fft: int) -> None:
     """The grid above could pass by falling back everywhere: show the covered sizes really run native."""
     x = torch.randn(2, 3 * n_fft)

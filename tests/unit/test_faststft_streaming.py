@@ -17,7 +17,7 @@ def reference(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, norma
 
 @settings(max_examples=120, deadline=None, database=None)
 @given(
-    n_fft=st.sampled_from([32, 64, 256, 512, 1024, 400]),
+    n_fft=st.sampled_from([32, 64, 256, 512, 1024, 400, 480, 74]),
     hop_frac=st.floats(0.05, 1.0),
     wl_frac=st.floats(0.3, 1.0),
     normalized=st.booleans(),
@@ -54,7 +54,8 @@ def test_any_chunking_matches_torch(
 
 def test_available_reports_the_engine() -> None:
     assert fast.StreamingStft(512, 256).available() == fast.available()
-    assert not fast.StreamingStft(400, 160).available()  # no plan for 400: fallback, still correct
+    assert fast.StreamingStft(400, 160).available() == fast.available()  # mixed-radix plan
+    assert not fast.StreamingStft(74, 20).available()  # no plan (37 is prime > 31): fallback, still correct
 
 
 def test_reset_starts_a_new_stream() -> None:

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fft_mixed.h"
 #include "simd.h"
 
 #define MAX_PASSES 24
@@ -36,6 +37,7 @@ struct armstft_plan {
     fft_pass pass[MAX_PASSES];
     float *tw;   /* storage for all pass twiddles */
     float *post; /* post[k] = cos, post[m/2 + k] = sin of -2 pi k / n, k < m/2 */
+    mixed_plan *mixed; /* set instead of the above when n is not a power of two >= 32 */
 };
 
 const char *armstft_simd_name(void) { return ARMSTFT_SIMD_NAME; }
@@ -43,7 +45,9 @@ const char *armstft_simd_name(void) { return ARMSTFT_SIMD_NAME; }
 int armstft_plan_size(const armstft_plan *plan) { return plan->n; }
 
 /* two ping-pong split buffers of m+4 complex values (the +1 holds Z[m] = Z[0] for the split step) */
-size_t armstft_plan_scratch(const armstft_plan *plan) { return 4 * ((size_t)plan->m + 4); }
+size_t armstft_plan_scratch(const armstft_plan *plan) {
+    return plan->mixed ? mixed_plan_scratch(plan->mixed) : 4 * ((size_t)plan->m + 4);
+}
 
 static int is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
@@ -73,7 +77,20 @@ static float *make_twiddles(float *dst, int n, int s) {
 }
 
 armstft_plan *armstft_plan_new(int n) {
-    if (!is_pow2(n) || n < 32 || n > (1 << 24)) return NULL;
+    if (n <= 0 || n > (1 << 24)) return NULL;
+    if (!is_pow2(n) || n < 32) {
+        mixed_plan *mx = mixed_plan_new(n);
+        if (!mx) return NULL;
+        armstft_plan *pl = calloc(1, sizeof(*pl));
+        if (!pl) {
+            mixed_plan_free(mx);
+            return NULL;
+        }
+        pl->n = n;
+        pl->m = n / 2;
+        pl->mixed = mx;
+        return pl;
+    }
     armstft_plan *pl = calloc(1, sizeof(*pl));
     if (!pl) return NULL;
     pl->n = n;
@@ -114,6 +131,7 @@ armstft_plan *armstft_plan_new(int n) {
 
 void armstft_plan_free(armstft_plan *plan) {
     if (!plan) return;
+    mixed_plan_free(plan->mixed);
     free(plan->tw);
     free(plan->post);
     free(plan);
@@ -226,6 +244,10 @@ void armstft_split_window(int n, const float *window, long long win_length, floa
 
 void armstft_rfft_frame(const armstft_plan *pl, const float *frame, const float *w_even, const float *w_odd,
                         float *out, float *scratch) {
+    if (pl->mixed) {
+        mixed_rfft_frame(pl->mixed, frame, w_even, w_odd, out, scratch);
+        return;
+    }
     const int m = pl->m;
     const size_t stride = (size_t)m + 4;
     float *buf[2][2] = {{scratch, scratch + stride}, {scratch + 2 * stride, scratch + 3 * stride}};

@@ -11,7 +11,8 @@
 
 typedef struct armstft_plan armstft_plan;
 
-/* A plan for a real frame of n samples, or NULL if n is not covered (caller falls back). */
+/* A plan for a real frame of n samples, or NULL if n is not covered (caller falls back): powers of two
+ * >= 32 take the radix-4 engine, other even n whose n/2 has no prime factor above 31 the mixed-radix one. */
 armstft_plan *armstft_plan_new(int n);
 void armstft_plan_free(armstft_plan *plan);
 int armstft_plan_size(const armstft_plan *plan);
