@@ -51,12 +51,19 @@ def presented_keys(address: str, port: int, timeout: int = 10) -> set[tuple[str,
     return keys
 
 
-def check_host_key(known_hosts: Path, address: str, port: int) -> None:
-    """Raise HostKeyError unless the server at address:port presents one of the expected host keys."""
+def check_host_key(known_hosts: Path, address: str, port: int, attempts: int = 3) -> None:
+    """Raise HostKeyError unless the server at address:port presents one of the expected host keys.
+
+    Retried: an emulated board on a busy host can take longer than one ssh-keyscan timeout for the handshake.
+    """
     want = expected_keys(known_hosts)
-    got = presented_keys(address, port)
+    got: set[tuple[str, str]] = set()
+    for attempt in range(attempts):
+        got = presented_keys(address, port, timeout=10 * (attempt + 1))
+        if got:
+            break
     if not got:
-        raise HostKeyError(f"{address}:{port}: ssh-keyscan got no host key from the board")
+        raise HostKeyError(f"{address}:{port}: ssh-keyscan got no host key from the board ({attempts} tries)")
     if not want & got:
         types = ", ".join(sorted(t for t, _ in got))
         raise HostKeyError(

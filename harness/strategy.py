@@ -84,7 +84,7 @@ class QEMUBoardStrategy(Strategy):
         text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self._console_tail.decode(errors="replace"))
         lines = [ln.strip() for ln in text.splitlines() if len(ln.strip()) > 3]
         for line in reversed(lines):
-            if re.search(r"error|fail|panic|cannot|can't|unable|not found|no such", line, re.IGNORECASE):
+            if re.search(r"panic|cannot|fail|error|unable|not found|no such", line, re.IGNORECASE):
                 return line[:200]
         return lines[-1][:200] if lines else ""
 

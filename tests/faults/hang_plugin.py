@@ -2,6 +2,8 @@
 
 Loaded into the real HIL run with ``-p tests.faults.hang_plugin``.  Nothing is faked: a real ``sleep`` runs
 on the real board through the same ``Board.run`` the suite uses, and the suite's own timeout must end it.
+It hooks fixture setup (not an autouse fixture) because the suite's board steps are session fixtures, which
+pytest sets up before any function-scoped fixture of the first 'verifying' test.
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ from __future__ import annotations
 import pytest
 
 HANG_TIMEOUT_S = 5
-_state = {"done": False}
+_state = {"stage": "", "done": False}
 
 
-@pytest.fixture(autouse=True)
-def _hang_once_when_verifying(request):
-    marker = request.node.get_closest_marker("stage")
-    if not _state["done"] and marker and marker.args[0] == "verifying":
-        _state["done"] = True
-        board = request.getfixturevalue("board")
-        board.run(["sleep", "3600"], stage="verifying", timeout=HANG_TIMEOUT_S)
-    yield
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("stage")
+    _state["stage"] = marker.args[0] if marker else ""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef, request) -> None:
+    if _state["done"] or _state["stage"] != "verifying" or fixturedef.argname in ("board", "board_shell"):
+        return
+    _state["done"] = True
+    board = request.getfixturevalue("board")
+    board.run(["sleep", "3600"], stage="verifying", timeout=HANG_TIMEOUT_S)

@@ -108,12 +108,15 @@ def assert_clean_failure(
     assert f"Failed in stage `{stage}`" in report
     assert (results.root / "junit.xml").is_file()
     assert processes_matching("qemu-system", str(board)) == [], "a QEMU of this run is still running"
+    print(f"{stage}: {meta['failure']['message']} (results: {results.root})")  # shown with -rP
     return results
 
 
-def wait_for_event(results_root: Path, stage: str, timeout: float) -> RunResults:
+def wait_for_event(proc: subprocess.Popen, results_root: Path, stage: str, timeout: float) -> RunResults:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before stage {stage!r}:\n{finish(proc)[-3000:]}")
         found = sorted(results_root.glob("*/*/"))
         if found:
             results = RunResults(found[0])
@@ -126,7 +129,7 @@ def wait_for_event(results_root: Path, stage: str, timeout: float) -> RunResults
 def test_qemu_killed_mid_suite(tmp_path):
     board = make_board(tmp_path)
     proc = start_run(tmp_path, board, make_env(tmp_path, {}))
-    wait_for_event(tmp_path / "results", "verifying", timeout=240)
+    wait_for_event(proc, tmp_path / "results", "verifying", timeout=240)
     time.sleep(3)  # let the board-side batch start, so the kill lands mid-command
     pids = processes_matching("qemu-system", str(board))
     assert len(pids) == 1, pids
