@@ -150,3 +150,17 @@ def test_limits_files_parse():
         assert {lim.stage for lim in limits} == {"stft", "model"}, f.name
         assert {"fp32", "int8"} <= {lim.variant for lim in limits if lim.stage == "model"}, f.name
         assert doc["board"] == f.stem
+
+
+def test_bringup_names_the_missing_part(capsys):
+    from harness import bringup
+
+    assert bringup.main([str(REPO / "harness" / "envs" / "rpi4.yaml"), "mux", "host"]) == 1
+    err = capsys.readouterr().err.strip()
+    missing = "USBSDMuxDevice @ID_PATH=FILL-pci-0000:00:14.0-usb-0:1.2"
+    assert err == f"harness.bringup: error: not found: {missing} (plugged in? udev match?)"
+    assert bringup.main([str(REPO / "harness" / "envs" / "rpi4.yaml"), "power", "sideways"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "harness.bringup: error: power: expected on | off | cycle, got sideways"
+    )
