@@ -20,9 +20,10 @@ from typing import Any
 
 from harness.latency import bench_path
 from harness.report.boardjson import BenchRow, BoardJSONError, load_bench
-from harness.report.results import atomic_write
+from harness.report.markdown import render
+from harness.report.results import RunResults, atomic_write
+from harness.report.verdicts import COMPARE_MD
 
-COMPARE_MD = "compare.md"
 COMPARE_JSON = "compare.json"
 
 
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             "entries": entries,
         }
         atomic_write(args.run / COMPARE_JSON, json.dumps(doc, indent=2) + "\n")
+        if (args.run / "run.json").exists():  # a run folder: its report shows the comparison too
+            render(RunResults(args.run))
     return 1 if any(e["verdict"] == "regression" for e in entries) else 0
 
 

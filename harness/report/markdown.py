@@ -12,6 +12,7 @@ from typing import Any
 from harness.report.boardjson import BenchRow, BoardJSONError, load_bench, load_json
 from harness.report.plot import plot_latency
 from harness.report.results import CONSOLE_LOG, JUNIT, PLOT, REPORT, RunResults, atomic_write
+from harness.report.verdicts import compare_section, limits_section
 
 OUTCOME_MARK = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
 
@@ -213,6 +214,8 @@ def render(results: RunResults) -> Path:
     lines += _info_section(results.board_dir, problems)
     lines += _verify_section(results.board_dir, problems)
     lines += _bench_section(results, problems)
+    lines += limits_section(results.board_dir, problems)
+    lines += compare_section(results.root)
     lines += _files_section(results)
     if problems:
         lines += ["## Problems reading board output", "", *[f"- {p}" for p in problems], ""]

@@ -158,6 +158,29 @@ def test_compare_flags_regressions_and_writes_into_the_run(tmp_path, capsys):
     assert (new / "compare.md").read_text().startswith("## Comparison")
 
 
+def test_verdicts_show_in_the_run_report(tmp_path):
+    from harness.report.markdown import render
+    from harness.report.results import RunResults
+
+    old = write_run(tmp_path, "old", BASE)
+    new = write_run(tmp_path, "new", {k: v * 2 for k, v in BASE.items()})
+    RunResults(new).update_meta(board="t", status="passed")
+    _, rows = load_bench(new / "board" / "bench.json")
+    limits = latency.load_limits(
+        write_limits(tmp_path, "p99_ms: {model: {fp32: {1: 150}, int8: {1: 170}}}\n")
+    )
+    verdict = latency.judge(rows, limits, "t.yaml")
+    RunResults(new).write_board_json("limits", verdict.to_json())
+    assert compare_cli.main([str(new), str(old)]) == 1  # re-renders the report of a run folder
+    report = (new / "report.md").read_text()
+    assert "## Latency limits" in report and "**OVER LIMITS**" in report
+    assert "| model clip 1t | fp32 aten | 200.000 | 150.0 | **OVER** |" in report
+    assert "| model clip 1t | int8 aten | 160.000 | 170.0 | ok |" in report
+    assert "## Comparison" in report and "**REGRESSION**" in report
+    render(RunResults(new))  # a later re-render keeps both sections
+    assert "## Comparison" in (new / "report.md").read_text()
+
+
 def test_compare_against_a_baseline_file_same_run_is_clean(tmp_path, capsys):
     run = write_run(tmp_path, "run", BASE)
     assert compare_cli.main([str(run), str(run / "board" / "bench.json"), "--no-write"]) == 0
