@@ -120,6 +120,11 @@ class PrivateApt:
         if refresh or not self.have_lists():
             log.info("apt: fetching Debian 12 arm64 package lists")
             self._run(["apt-get", "-q", "update"])
+            if not self.have_lists():  # apt-get update exits 0 when every fetch failed
+                raise AptError(
+                    "apt-get update: package lists: expected Debian 12 arm64 lists, got none "
+                    "(the first build needs the Debian mirror; later builds are offline)"
+                )
 
     def resolve(self, packages: list[str]) -> list[Deb]:
         """The full dependency closure of ``packages`` (no Recommends), as apt would install it."""
