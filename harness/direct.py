@@ -13,7 +13,6 @@ Exit status: 0 every step passed, 1 a step failed or the run stopped (the stage 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import tempfile
@@ -228,6 +227,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if os.environ.get("PYTHONPATH") is None and str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     raise SystemExit(main())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.errors import StageError
 from harness.farm.board import EmulatedBoard, free_port
-from harness.farm.processes import ProcessSet
+from harness.farm.processes import ProcessSet, processes_mentioning
 
 HERE = Path(__file__).resolve().parent
 EXPORTER_CONFIG = HERE / "exporter-qemu.yaml"
@@ -64,7 +64,14 @@ class LoopbackFarm:
         self.procs.stop_all()
 
     def strays(self) -> list[str]:
-        return self.procs.strays()
+        """Anything still alive from this farm: our sessions, plus any process that names its ports or pty."""
+        found = self.procs.strays()
+        needles = [self.address, f"-p {self.board.ssh_port} ", f":{self.board.ssh_port}"]
+        if self.board.serial:
+            needles.append(f"{self.board.serial},")  # ser2net's connector argument
+        for needle in needles:
+            found += [p for p in processes_mentioning(needle) if p not in found]
+        return found
 
     def __enter__(self) -> LoopbackFarm:
         return self.start()

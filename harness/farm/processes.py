@@ -43,6 +43,19 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def processes_mentioning(needle: str) -> list[str]:
+    """Live processes whose command line contains ``needle`` (a port, a pty path): strays started by *others*
+    on our behalf, such as the ssh ControlMaster labgrid's SSHDriver keeps for a board."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            fields = _stat(int(entry.name))
+            line = cmdline(int(entry.name))
+            if fields and fields[0] != "Z" and needle in line:
+                found.append(f"{entry.name} {line[:160]}")
+    return found
+
+
 class ProcessSet:
     """The processes one farm started; ``stop()`` ends them in reverse order, ``strays()`` checks /proc."""
 

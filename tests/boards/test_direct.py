@@ -167,7 +167,8 @@ def test_drop_mid_upload_leaves_nothing_trusted_then_a_clean_run_passes(emulated
         "the upload was not cut mid-file"
     )
 
-    proc, run = direct(board, tmp_path / "clean", "--bench-args", "--quick --threads 1")
+    lean_bench = "--quick --threads 1 --iterations 3 --seconds 0.1"  # rows are enough here (CI time)
+    proc, run = direct(board, tmp_path / "clean", "--bench-args", lean_bench)
     assert proc.returncode == 0, proc.stderr[-2000:]
     tests = [json.loads(line) for line in (run / "tests.jsonl").read_text().splitlines()]
     assert {t["outcome"] for t in tests} == {"passed"}, tests

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 FARM_ENV = REPO / "harness" / "envs" / "farm-qemu.yaml"
 MUST_FAIL = Path(__file__).resolve().parent / "limits" / "must-fail.yaml"
 OTHER = {"user": "other-user", "host": "other-host"}
+#: a bench that only needs to produce rows (CI time): one thread, three iterations per case
+LEAN_BENCH = "--quick --threads 1 --iterations 3 --seconds 0.1"
 
 
 def run_suite(farm, results_root: Path, *paths: str, extra_env: dict[str, str] | None = None, bench: str):
@@ -98,7 +100,7 @@ def test_limits_enforced_on_a_feature_tagged_board(acquired, tmp_path):
         tmp_path / "results",
         "tests/hil/test_limits.py",
         extra_env={"ARMSTFT_LIMITS": str(MUST_FAIL)},
-        bench="--quick --threads 1",
+        bench=LEAN_BENCH,
     )
     assert proc.returncode == 1, proc.stdout[-4000:]
     assert junit_outcomes(run) == {"test_p99_within_board_limits": "failure"}
