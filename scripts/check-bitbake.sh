@@ -91,11 +91,23 @@ for r in bitbake openembedded-core meta-openembedded meta-raspberrypi; do
 done
 note "machine: $machine"
 
-timed() {  # timed NAME CMD... : run, log to NAME.log, record seconds
+wait_for_server_exit() {
+    # The bitbake server writes the parse cache while shutting down. A command started before it has
+    # released bitbake.lock would find no cache and parse everything again (minutes, cold).
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [[ -e $build/bitbake.lock ]] || return 0
+        flock -n "$build/bitbake.lock" true 2>/dev/null && return 0
+        sleep 1
+    done
+}
+
+timed() {  # timed NAME CMD... : run, log to NAME.log, record seconds (including the server's exit)
     local name=$1 start end rc=0
     shift
     start=$(date +%s)
     "$@" >"$build/$name.log" 2>&1 || rc=$?
+    wait_for_server_exit
     end=$(date +%s)
     note "$name: exit $rc in $((end - start)) s"
     return $rc
