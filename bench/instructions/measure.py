@@ -50,6 +50,7 @@ def plugin_header() -> Path:
         f"-oDir::State::Lists={apt}/lists", f"-oDir::Cache={apt}/cache", "-oDebug::NoLocking=1",
     ]  # fmt: skip
     src = CACHE / "qemu-src"
+    src.mkdir(parents=True, exist_ok=True)
     log("fetching Debian's qemu source package for qemu-plugin.h")
     subprocess.run(["apt-get", *opts, "-qq", "update"], check=True)
     subprocess.run(["apt-get", *opts, "-qq", "source", "--download-only", "qemu"], check=True, cwd=src)

@@ -7,6 +7,7 @@ so a NEON-only bug cannot hide until the board.  Skips when the cross compiler o
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,3 +72,33 @@ def test_neon_engine_matches_float64_dft(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout
     assert all(" neon " in line for line in lines if line), out.stdout
     assert len([line for line in lines if line]) == 16
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which(CC) and shutil.which("dpkg-deb")), reason=f"needs {CC} and dpkg-deb (apt)"
+)
+def test_aarch64_wheel_carries_the_engine(tmp_path: Path) -> None:
+    """scripts/build-aarch64-wheel.sh (what the board image installs): an aarch64 .so inside, honest tag."""
+    import sys
+    import zipfile
+
+    script = SRC.parents[2] / "scripts" / "build-aarch64-wheel.sh"
+    env = {**os.environ, "PYTHON": sys.executable}
+    out = subprocess.run(
+        ["bash", str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    wheel = Path(out.stdout.strip().splitlines()[-1])
+    assert wheel.name.startswith("armstft-") and "-cp311-cp311-manylinux_2_" in wheel.name
+    assert wheel.name.endswith("_aarch64.whl")
+    with zipfile.ZipFile(wheel) as z:
+        so = [n for n in z.namelist() if n.startswith("armstft/faststft/_native.") and n.endswith(".so")]
+        assert so == ["armstft/faststft/_native.cpython-311-aarch64-linux-gnu.so"]
+        elf = z.read(so[0])
+    assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == 183  # EM_AARCH64
