@@ -86,7 +86,7 @@ class Board:
         if result.returncode == KILLED_RC and seconds >= timeout - 1:
             raise BoardCommandTimeout(stage, f"`{shown}` hung: killed on the board after {int(timeout)} s")
         if result.returncode == 255:
-            code = self._qemu_exit_code()
+            code = self._dead_qemu()
             if code is not None:
                 raise StageError(stage, f"QEMU exited with code {code} while running `{shown}`")
             last = result.stderr_lines()[-1:] or ["no message"]
@@ -98,7 +98,7 @@ class Board:
         try:
             self.ssh.put(str(local), remote)
         except Exception as e:
-            raise StageError(stage, f"copying {local} to the board failed: {e}") from e
+            raise StageError(stage, f"copying {local} to the board failed: {self._why(e)}") from e
 
     def get(self, remote: str, local: Path, *, stage: str) -> Path:
         """Copy a file from the board to ``local``; return the local path."""
@@ -106,7 +106,22 @@ class Board:
         try:
             self.ssh.get(remote, str(local))
         except Exception as e:
-            code = self._qemu_exit_code()
-            why = f"QEMU exited with code {code}" if code is not None else str(e)
-            raise StageError(stage, f"copying {remote} from the board failed: {why}") from e
+            raise StageError(stage, f"copying {remote} from the board failed: {self._why(e)}") from e
         return local
+
+    def _dead_qemu(self, wait_s: float = 3.0) -> int | None:
+        """QEMU's exit code if it died, waiting briefly: a killed QEMU closes its sockets (so ssh/scp fail)
+        a moment before its exit status can be collected."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            code = self._qemu_exit_code()
+            if code is not None or time.monotonic() >= deadline:
+                return code
+            time.sleep(0.1)
+
+    def _why(self, exc: Exception) -> str:
+        """A dead QEMU explains a failed transfer better than scp's command line does."""
+        code = self._dead_qemu()
+        if code is not None:
+            return f"QEMU exited with code {code}"
+        return f"scp failed ({type(exc).__name__})"

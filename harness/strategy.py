@@ -200,7 +200,9 @@ class QEMUBoardStrategy(Strategy):
             ) from e
         if self.known_hosts:
             try:
-                check_host_key(Path(self.known_hosts), self.network.address, self.network.port)
+                keyfile = self.target.env.config.resolve_path(self.ssh.keyfile) if self.target.env else ""
+                user = self.ssh.username or self.network.username
+                check_host_key(Path(self.known_hosts), self.network.address, self.network.port, keyfile, user)
             except HostKeyError as e:
                 raise StageError("ssh", str(e)) from e
         self.ssh_seconds = time.monotonic() - started

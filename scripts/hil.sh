@@ -8,5 +8,5 @@ venv=${ARMSTFT_VENV:-$(bash "$repo/scripts/bootstrap.sh")}
 cd "$repo"
 "$venv/bin/python" -m harness.run --plain "$@"
 if [[ ${ARMSTFT_HIL_FAULTS:-1} != 0 ]]; then
-    "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/faults
+    "$venv/bin/python" -m pytest -p no:cacheprovider -q -rP tests/faults
 fi
