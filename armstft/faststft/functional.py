@@ -51,8 +51,10 @@ def _fast(
         return None
     if torch.is_grad_enabled() and (input.requires_grad or (window is not None and window.requires_grad)):
         return None
+    if n_fft.__class__ is not int:  # not isinstance: bool is an int, and 512.0 would hash like 512
+        return None
     plan = _plans.get(n_fft)
-    if plan is None and (not isinstance(n_fft, int) or (plan := plan_for(n_fft)) is None):
+    if plan is None and (plan := plan_for(n_fft)) is None:
         return None
     hop = n_fft // 4 if hop_length is None else hop_length
     wl = n_fft if win_length is None else win_length

@@ -17,6 +17,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+try:
+    import scipy.fft as scipy_fft
+except ImportError:  # the guest tree may lack scipy: its row is then left out
+    scipy_fft = None
+
 import armstft.faststft as fast
 
 MARK_BASE = 0x4D400000  # the plugin's default: marks are sched_get_priority_max(MARK_BASE + i)
@@ -44,13 +49,13 @@ CASES = {
 WARMUP = 3
 
 
-def numpy_stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray, center: bool) -> np.ndarray:
-    """The plain NumPy way: reflect-pad, strided frames, rfft along the last axis."""
+def numpy_stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray, center: bool, rfft=np.fft.rfft):
+    """The plain NumPy way: reflect-pad, strided frames, rfft along the last axis (numpy's or scipy's)."""
     if center:
         pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
         x = np.pad(x, pad, mode="reflect")
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft, axis=-1)[..., ::hop, :]
-    return np.fft.rfft(frames * window, axis=-1)
+    return rfft(frames * window, axis=-1)
 
 
 @torch.jit.script
@@ -81,6 +86,8 @@ def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
         "torch.ops.armstft.stft (TorchScript)": (lambda: scripted(x, w, n_fft, hop, center), frames),
         "numpy.fft": (lambda: numpy_stft(xn, n_fft, hop, wn, center), frames),
     }
+    if scipy_fft is not None:
+        calls["scipy.fft"] = (lambda: numpy_stft(xn, n_fft, hop, wn, center, scipy_fft.rfft), frames)
     if case == "D":
         stream = fast.StreamingStft(n_fft, hop, w)
         block = x[:hop].contiguous()

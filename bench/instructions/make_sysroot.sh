@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # A small aarch64 root tree for counting instructions when the board builder's rootfs is not there yet:
 # Debian 12 arm64 python3.11 (+ the shared libraries it and torch load) and the PyPI aarch64 wheels of
-# torch 2.9.1, torchaudio 2.9.1 (armstft's CLI imports it), numpy and torch's pure-Python imports.  Nothing
-# is installed on the host: Debian packages come through a private apt state under the cache, wheels
-# through `pip download`.
+# torch 2.9.1, torchaudio 2.9.1 (armstft's CLI imports it), numpy, scipy and torch's pure-Python
+# imports.  Nothing is installed on the host: Debian packages come through a private apt state under the
+# cache, wheels through `pip download`.
 #   bench/instructions/make_sysroot.sh [ROOT]   (default $ARMSTFT_CACHE/fft/sysroot); prints ROOT
 set -euo pipefail
 cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}/fft
 root=${1:-$cache/sysroot}
 python=${PYTHON:-python3}
 site=$root/usr/lib/python3/dist-packages
-if [[ -x $root/usr/bin/python3.11 && -d $site/torch && -d $site/torchaudio ]]; then echo "$root"; exit 0; fi
+if [[ -x $root/usr/bin/python3.11 && -d $site/torch && -d $site/torchaudio && -d $site/scipy ]]; then
+    echo "$root"
+    exit 0
+fi
 apt=$cache/apt-arm64
 mkdir -p "$apt"/{lists/partial,cache/archives/partial,etc,state} "$cache/sysroot-debs" "$cache/sysroot-wheels"
 touch "$apt/state/status"
@@ -26,9 +29,10 @@ debs=(libc6 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal libexp
       libkrb5support0 libkeyutils1)
 (cd "$cache/sysroot-debs" && apt-get "${opts[@]}" -qq download "${debs[@]}" >&2)
 numpy=$("$python" -c 'import numpy; print(numpy.__version__)')
+scipy=$("$python" -c 'import scipy; print(scipy.__version__)')
 (cd "$cache/sysroot-wheels" && "$python" -m pip download -q --no-deps --only-binary=:all: \
     --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp \
-    torch==2.9.1 torchaudio==2.9.1 "numpy==$numpy" markupsafe filelock typing-extensions sympy mpmath networkx jinja2 fsspec >&2)
+    torch==2.9.1 torchaudio==2.9.1 "numpy==$numpy" "scipy==$scipy" markupsafe filelock typing-extensions sympy mpmath networkx jinja2 fsspec >&2)
 rm -rf "$root"
 mkdir -p "$root/usr/lib/python3/dist-packages"
 for d in "$cache"/sysroot-debs/*.deb; do dpkg-deb -x "$d" "$root"; done
