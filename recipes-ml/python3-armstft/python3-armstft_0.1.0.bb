@@ -19,6 +19,7 @@ CVE_PRODUCT = "armstft"
 FILESEXTRAPATHS:prepend := "${ARMSTFT_TOPDIR}:"
 SRC_URI = "file://pyproject.toml;subdir=armstft-src \
            file://setup.py;subdir=armstft-src \
+           file://README.md;subdir=armstft-src \
            file://armstft;subdir=armstft-src"
 
 S = "${UNPACKDIR}/armstft-src"
