@@ -242,16 +242,16 @@ class SDMuxBoardStrategy(Strategy):
             self._check_host_key()
         self.ssh_seconds = time.monotonic() - started
 
-    def _check_host_key(self, attempts: int = 3) -> None:
-        """Pin the host key; a board too busy to answer ssh-keyscan is asked again, a wrong key is not."""
-        for attempt in range(1, attempts + 1):
-            try:
-                check_host_key(Path(self.known_hosts), self.network.address, self.network.port)
-                return
-            except HostKeyError as e:
-                if "got no host key" not in str(e) or attempt == attempts:
-                    raise StageError("ssh", str(e)) from e
-                time.sleep(2)
+    def _check_host_key(self) -> None:
+        """Pin the host key: one strict-checking login with the SSH driver's key (harness.hostkey)."""
+        keyfile = self.ssh.keyfile
+        if keyfile and self.target.env:
+            keyfile = self.target.env.config.resolve_path(keyfile)
+        user = self.ssh.username or self.network.username
+        try:
+            check_host_key(Path(self.known_hosts), self.network.address, self.network.port, keyfile, user)
+        except HostKeyError as e:
+            raise StageError("ssh", str(e)) from e
 
     def _power_off(self) -> None:
         """Close our connections (never raises) and cut the power if this env has a switch."""
