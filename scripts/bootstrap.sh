@@ -2,7 +2,8 @@
 # Prepare a fresh Debian 12 host (as root): Debian packages from scripts/deps/apt.txt and a Python venv
 # with torch 2.9.1 + torchaudio 2.9.1 + armstft[harness,dev]. Idempotent and cached: the venv lives under
 # $ARMSTFT_CACHE (default ~/.cache/armstft, outside any clone, so a fresh CI clone reuses it) and is rebuilt
-# only when pyproject.toml or scripts/deps/* change. Prints the venv's path as its last line.
+# only when pyproject.toml changes (Debian packages are checked on every run, so a new apt.txt line never
+# forces a venv rebuild). Prints the venv's path as its last line.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}
@@ -25,7 +26,7 @@ fi
 
 # --- Python venv -----------------------------------------------------------------------------------
 venv=$cache/venv
-stamp=$(cat "$repo"/pyproject.toml "$repo"/scripts/deps/* | sha256sum | cut -c1-16)
+stamp=$(sha256sum <"$repo"/pyproject.toml | cut -c1-16)
 if [[ ! -x $venv/bin/python || $(cat "$venv/.stamp" 2>/dev/null) != "$stamp" ]]; then
     log "creating venv $venv (torch 2.9.1 is a large download the first time)"
     rm -rf "$venv"
