@@ -92,8 +92,8 @@ done
 note "machine: $machine"
 
 wait_for_server_exit() {
-    # The bitbake server writes the parse cache while shutting down. A command started before it has
-    # released bitbake.lock would find no cache and parse everything again (minutes, cold).
+    # Start the next step only when the previous bitbake server has shut down and released
+    # bitbake.lock, so steps never overlap and each one finds the parse cache written before it.
     local i
     for ((i = 0; i < 600; i++)); do
         [[ -e $build/bitbake.lock ]] || return 0
