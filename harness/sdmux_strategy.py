@@ -25,17 +25,17 @@ import enum
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import attr
 from labgrid.driver.usbstoragedriver import Mode
 from labgrid.factory import target_factory
-from labgrid.step import step
-from labgrid.strategy import Strategy, StrategyError
 
 from harness.errors import StageError
 from harness.hostkey import HostKeyError, check_host_key
+from harness.staged import StagedStrategy
 
 #: overrides the env's image path for one run (.wic / .wic.bz2 / .wic.gz; the .bmap is looked up beside it)
 IMAGE_ENV = "ARMSTFT_IMAGE"
@@ -55,7 +55,7 @@ class Status(enum.Enum):
 
 @target_factory.reg_driver
 @attr.s(eq=False)
-class SDMuxBoardStrategy(Strategy):
+class SDMuxBoardStrategy(StagedStrategy):
     """Flash an SD card through a mux, power-cycle the board, log in on serial, then SSH.
 
     Args:
@@ -106,44 +106,16 @@ class SDMuxBoardStrategy(Strategy):
 
     # --- transitions -------------------------------------------------------------------------------------
 
-    @step(args=["status"])
-    def transition(self, status: Status | str, *, step) -> None:
-        if not isinstance(status, Status):
-            status = Status[status]
-        if status == Status.unknown:
-            raise StrategyError(f"can not transition to {status}")
-        if status == Status.off:
-            self._power_off()
-            self.status = Status.off
-            self.broken = None
-            return
-        if self.broken is not None:
-            raise StageError(getattr(self.broken, "stage", "booting"), f"board unusable: {self.broken}")
-        if self.status.value >= status.value:
-            step.skip("already there (ssh implies shell, no reboot)")
-            return
-        try:
-            if self.status.value < Status.flashed.value:
-                self._power_off()
-                self._flash()
-                self.status = Status.flashed
-            if status.value >= Status.shell.value and self.status.value < Status.shell.value:
-                self._boot_to_shell()
-                self.status = Status.shell
-            if status == Status.ssh:
-                self._open_ssh()
-                self.status = Status.ssh
-        except StageError as e:
-            self.broken = e
-            raise
+    def stages(self) -> list[tuple[Status, Callable[[], None]]]:
+        return [
+            (Status.flashed, self._power_off_and_flash),
+            (Status.shell, self._boot_to_shell),
+            (Status.ssh, self._open_ssh),
+        ]
 
-    def force(self, status: Status | str) -> None:
-        """Only ``off`` can be forced: the other states need the board really powered and logged in."""
-        if not isinstance(status, Status):
-            status = Status[status]
-        if status != Status.off:
-            raise StrategyError(f"{type(self).__name__} can only force 'off', not {status.name}")
-        self.status = Status.off
+    def _power_off_and_flash(self) -> None:
+        self._power_off()
+        self._flash()
 
     # --- steps -------------------------------------------------------------------------------------------
 

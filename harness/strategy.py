@@ -19,17 +19,18 @@ from __future__ import annotations
 import enum
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import attr
 from labgrid.factory import target_factory
-from labgrid.step import step, steps
-from labgrid.strategy import Strategy, StrategyError
+from labgrid.step import steps
 from labgrid.util.helper import get_free_port
 
 from harness.errors import StageError
 from harness.hostkey import HostKeyError, check_host_key
+from harness.staged import StagedStrategy
 
 
 class Status(enum.Enum):
@@ -43,7 +44,7 @@ class Status(enum.Enum):
 
 @target_factory.reg_driver
 @attr.s(eq=False)
-class QEMUBoardStrategy(Strategy):
+class QEMUBoardStrategy(StagedStrategy):
     """Boot a QEMU board to a serial shell, then open SSH through a dynamically forwarded host port.
 
     Args:
@@ -103,41 +104,8 @@ class QEMUBoardStrategy(Strategy):
 
     # --- transitions -------------------------------------------------------------------------------------
 
-    @step(args=["status"])
-    def transition(self, status: Status | str, *, step) -> None:
-        if not isinstance(status, Status):
-            status = Status[status]
-        if status == Status.unknown:
-            raise StrategyError(f"can not transition to {status}")
-        if status == Status.off:
-            self._power_off()
-            self.status = Status.off
-            self.broken = None
-            return
-        if self.broken is not None:
-            # Do not retry a failed boot for every test: report the original failure again.
-            raise StageError(getattr(self.broken, "stage", "booting"), f"board unusable: {self.broken}")
-        if self.status.value >= status.value:
-            step.skip("already there (ssh implies shell, no reboot)")
-            return
-        try:
-            if self.status.value < Status.shell.value:
-                self._boot_to_shell()
-                self.status = Status.shell
-            if status == Status.ssh:
-                self._open_ssh()
-                self.status = Status.ssh
-        except StageError as e:
-            self.broken = e
-            raise
-
-    def force(self, status: Status | str) -> None:
-        """Only ``off`` can be forced: any other state needs a real boot for the port forward."""
-        if not isinstance(status, Status):
-            status = Status[status]
-        if status != Status.off:
-            raise StrategyError(f"{type(self).__name__} can only force 'off', not {status.name}")
-        self.status = Status.off
+    def stages(self) -> list[tuple[Status, Callable[[], None]]]:
+        return [(Status.shell, self._boot_to_shell), (Status.ssh, self._open_ssh)]
 
     # --- steps -------------------------------------------------------------------------------------------
 
