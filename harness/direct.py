@@ -23,7 +23,7 @@ from pathlib import Path
 from harness.bundlepush import push_bundle
 from harness.directchecks import check_bench, check_info, check_verify, check_verify_corrupt
 from harness.errors import StageError
-from harness.hilsteps import bench_command, corrupt_copy, parse_stdout_json, run_cli_batch
+from harness.hilsteps import bench_command, corrupt_copy, run_device_checks
 from harness.junit import write_junit
 from harness.latency import LimitsError, judge, load_limits
 from harness.report.boardjson import BoardJSONError, load_bench
@@ -150,21 +150,16 @@ def device_steps(board: ParamikoBoard, args, results: RunResults, remote_bundle:
         remote_corrupt = f"{args.workdir}/corrupt-bundle"
         board.run(["rm", "-rf", remote_corrupt], stage="verifying", timeout=60)
         board.put(Path(tmp) / "corrupt", remote_corrupt, stage="verifying")
-    plan = [
-        {"name": "info", "argv": ["info"]},
-        {"name": "verify", "argv": ["verify", remote_bundle]},
-        {"name": "verify-corrupt", "argv": ["verify", remote_corrupt]},
-    ]
-    steps = run_cli_batch(board, plan, workdir=args.workdir, stage="verifying", timeout=args.step_timeout)
-    results.write_board_json("steps", steps)
-    for name, step in steps.items():
-        doc = parse_stdout_json(step)
-        if doc is not None:
-            results.write_board_json(name, doc)
-        if step["stderr"]:
-            results.write_board_text(f"{name}.stderr.txt", step["stderr"])
-    steps["verify-corrupt"]["corrupted_file"] = victim.name
-    return steps
+    return run_device_checks(
+        board,
+        results,
+        remote_bundle,
+        remote_corrupt,
+        victim.name,
+        workdir=args.workdir,
+        stage="verifying",
+        timeout=args.step_timeout,
+    )
 
 
 def bench(board: ParamikoBoard, args, results: RunResults, remote_bundle: str) -> None:

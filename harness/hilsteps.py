@@ -10,10 +10,13 @@ import json
 import shlex
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.boardcmd import Board
 from harness.errors import StageError
+
+if TYPE_CHECKING:
+    from harness.report.results import RunResults
 
 RUNSTEPS = Path(__file__).resolve().parent / "onboard" / "runsteps.py"
 
@@ -64,6 +67,36 @@ def run_cli_batch(
             stage, f"board-side step runner: stdout: expected one JSON line, got {result.stdout[:80]!r}"
         ) from None
     return {step["name"]: step for step in doc["steps"]}
+
+
+def run_device_checks(
+    board: Board,
+    results: RunResults,
+    bundle: str,
+    corrupt: str,
+    corrupted_file: str,
+    *,
+    workdir: str,
+    stage: str,
+    timeout: float,
+) -> dict[str, dict[str, Any]]:
+    """``info``, ``verify BUNDLE`` and ``verify CORRUPT`` in one board-side process (one ``import torch``);
+    each step's JSON and stderr are archived in the results folder as soon as they come back."""
+    plan = [
+        {"name": "info", "argv": ["info"]},
+        {"name": "verify", "argv": ["verify", bundle]},
+        {"name": "verify-corrupt", "argv": ["verify", corrupt]},
+    ]
+    steps = run_cli_batch(board, plan, workdir=workdir, stage=stage, timeout=timeout)
+    results.write_board_json("steps", steps)
+    for name, step in steps.items():
+        doc = parse_stdout_json(step)
+        if doc is not None:
+            results.write_board_json(name, doc)
+        if step["stderr"]:
+            results.write_board_text(f"{name}.stderr.txt", step["stderr"])
+    steps["verify-corrupt"]["corrupted_file"] = corrupted_file
+    return steps
 
 
 def parse_stdout_json(step: dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ if str(REPO) not in sys.path:  # `pytest` (not `python -m pytest`) does not put 
 import pytest  # noqa: E402
 
 from harness.errors import StageError  # noqa: E402
-from harness.hilsteps import bench_command, corrupt_copy, parse_stdout_json, run_cli_batch  # noqa: E402
+from harness.hilsteps import bench_command, corrupt_copy, run_device_checks  # noqa: E402
 
 pytest_plugins = ("harness.plugin",)
 
@@ -38,21 +38,9 @@ def device_steps(board, board_options, results, request, tmp_path_factory):
     remote_corrupt = f"{workdir}/corrupt-bundle"
     board.put(local / "corrupt", remote_corrupt, stage=stage)
 
-    plan = [
-        {"name": "info", "argv": ["info"]},
-        {"name": "verify", "argv": ["verify", bundle]},
-        {"name": "verify-corrupt", "argv": ["verify", remote_corrupt]},
-    ]
-    steps = run_cli_batch(board, plan, workdir=workdir, stage=stage, timeout=timeout)
-    results.write_board_json("steps", steps)
-    for name, step in steps.items():
-        doc = parse_stdout_json(step)
-        if doc is not None:
-            results.write_board_json(name, doc)
-        if step["stderr"]:
-            results.write_board_text(f"{name}.stderr.txt", step["stderr"])
-    steps["verify-corrupt"]["corrupted_file"] = victim.name
-    return steps
+    return run_device_checks(
+        board, results, bundle, remote_corrupt, victim.name, workdir=workdir, stage=stage, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")
