@@ -24,13 +24,11 @@ command -v "$cc" >/dev/null || { echo "build-aarch64-wheel: error: $cc: expected
 inc=$cache/arm64-include
 if [[ ! -f $inc/usr/include/aarch64-linux-gnu/python$pyver/pyconfig.h ]]; then
     apt=$cache/apt-arm64
-    mkdir -p "$apt"/{lists/partial,cache/archives/partial,etc,state} "$inc"
-    touch "$apt/state/status"
-    printf 'deb [arch=arm64] http://deb.debian.org/debian bookworm main\ndeb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main\n' \
-        >"$apt/etc/sources.list"
-    opts=(-oAPT::Architecture=arm64 -oAPT::Architectures=arm64 -oDir::State="$apt/state"
-          -oDir::State::Lists="$apt/lists" -oDir::State::status="$apt/state/status" -oDir::Cache="$apt/cache"
-          -oDir::Etc::SourceList="$apt/etc/sources.list" -oDir::Etc::SourceParts=/dev/null -oDebug::NoLocking=1)
+    # shellcheck source=lib/apt-arm64.sh
+    source "$repo/scripts/lib/apt-arm64.sh"
+    apt_arm64_init "$apt"
+    opts=("${APT_ARM64[@]}")
+    mkdir -p "$inc"
     log "fetching libpython$pyver-dev:arm64 (headers only are used)"
     apt-get "${opts[@]}" -qq update >&2
     (cd "$apt" && rm -f libpython"$pyver"-dev_*.deb && apt-get "${opts[@]}" -qq download "libpython$pyver-dev" >&2)

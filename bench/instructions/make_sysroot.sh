@@ -14,14 +14,11 @@ if [[ -x $root/usr/bin/python3.11 && -d $site/torch && -d $site/torchaudio && -d
     echo "$root"
     exit 0
 fi
-apt=$cache/apt-arm64
-mkdir -p "$apt"/{lists/partial,cache/archives/partial,etc,state} "$cache/sysroot-debs" "$cache/sysroot-wheels"
-touch "$apt/state/status"
-printf 'deb [arch=arm64] http://deb.debian.org/debian bookworm main\ndeb [arch=arm64] http://deb.debian.org/debian-security bookworm-security main\n' \
-    >"$apt/etc/sources.list"
-opts=(-oAPT::Architecture=arm64 -oAPT::Architectures=arm64 -oDir::State="$apt/state"
-      -oDir::State::Lists="$apt/lists" -oDir::State::status="$apt/state/status" -oDir::Cache="$apt/cache"
-      -oDir::Etc::SourceList="$apt/etc/sources.list" -oDir::Etc::SourceParts=/dev/null -oDebug::NoLocking=1)
+# shellcheck source=../../scripts/lib/apt-arm64.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/apt-arm64.sh"
+apt_arm64_init "$cache/apt-arm64"
+opts=("${APT_ARM64[@]}")
+mkdir -p "$cache/sysroot-debs" "$cache/sysroot-wheels"
 apt-get "${opts[@]}" -qq update >&2
 debs=(libc6 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal libexpat1 zlib1g libffi8 libssl3
       libstdc++6 libgcc-s1 libgomp1 libbz2-1.0 liblzma5 libuuid1 libcrypt1 libtinfo6 libncursesw6 libsqlite3-0
