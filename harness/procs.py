@@ -29,17 +29,27 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is ``pgid``."""
+def _members(field: int, value: int) -> list[int]:
+    """Live (non-zombie) processes whose stat field ``field`` (2: process group, 3: session) is ``value``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         fields = _stat_fields(int(entry.name))
-        # fields[0] is the state, fields[2] the process group
-        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+        # fields[0] is the state
+        if fields and fields[0] != "Z" and int(fields[field]) == value:
             found.append(int(entry.name))
     return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is ``pgid``."""
+    return _members(2, pgid)
+
+
+def session_members(sid: int) -> list[int]:
+    """Live (non-zombie) processes in session ``sid``."""
+    return _members(3, sid)
 
 
 def processes_matching(*needles: str) -> list[int]:

@@ -15,45 +15,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def session_members(sid: int) -> list[int]:
-    """Live (non-zombie) processes in session ``sid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields and fields[0] != "Z" and int(fields[3]) == sid:
-                found.append(int(entry.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
+from harness.procs import cmdline, processes_matching, session_members
 
 
 def processes_mentioning(needle: str) -> list[str]:
     """Live processes whose command line contains ``needle`` (a port, a pty path): strays started by *others*
     on our behalf, such as the ssh ControlMaster labgrid's SSHDriver keeps for a board."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            fields = _stat(int(entry.name))
-            line = cmdline(int(entry.name))
-            if fields and fields[0] != "Z" and needle in line:
-                found.append(f"{entry.name} {line[:160]}")
-    return found
+    return [f"{pid} {cmdline(pid)[:160]}" for pid in processes_matching(needle)]
 
 
 class ProcessSet:
