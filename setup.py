@@ -22,7 +22,7 @@ def native_extensions() -> list[Extension]:
         Extension(
             "armstft.faststft._native",
             sources=[f"{SRC}/fft.c", f"{SRC}/fft_mixed.c", f"{SRC}/stft.c", f"{SRC}/module.c"],
-            depends=[f"{SRC}/fft.h", f"{SRC}/fft_mixed.h", f"{SRC}/stft.h", f"{SRC}/simd.h"],
+            depends=[f"{SRC}/{h}.h" for h in ("fft", "fft_mixed", "stft", "simd", "split")],
             include_dirs=[SRC],
             extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno"],
             libraries=["m"],

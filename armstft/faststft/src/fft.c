@@ -20,6 +20,7 @@
 
 #include "fft_mixed.h"
 #include "simd.h"
+#include "split.h"
 
 #define MAX_PASSES 24
 
@@ -270,17 +271,8 @@ void armstft_rfft_frame(const armstft_plan *pl, const float *frame, const float 
 
     /* 3. split into the half spectrum, written interleaved (E, O without their 1/2: it is in the window) */
     const float *cw = pl->post, *sw = pl->post + m / 2;
-    const v4f zero = v_set1(0.0f);
     for (int k = 0; k < m / 2; k += 4) {
-        v4f ar = v_load(zr + k), ai = v_load(zi + k);
-        v4f br = v_rev(v_load(zr + m - k - 3)), bi = v_rev(v_load(zi + m - k - 3)); /* Z[m-k], not conj */
-        v4f er = v_add(ar, br), ei = v_sub(ai, bi);
-        v4f orr = v_sub(ar, br), oi = v_add(ai, bi);
-        v4f pr, pi;
-        v_cmul(orr, oi, v_load(cw + k), v_load(sw + k), &pr, &pi);
-        v_store_int(out + 2 * k, v_add(er, pi), v_sub(ei, pr));
-        v4f hr = v_sub(er, pi), hi = v_sub(zero, v_add(ei, pr));
-        v_store_int(out + 2 * (m - k - 3), v_rev(hr), v_rev(hi));
+        split_block(zr, zi, cw, sw, out, m, k);
     }
     out[m] = 2.0f * zr[m / 2];
     out[m + 1] = -2.0f * zi[m / 2];

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "split.h"
 
 #define MAX_PASSES 32
 #define MAXR ARMSTFT_MIXED_MAX_RADIX
@@ -268,16 +269,7 @@ void mixed_rfft_frame(const mixed_plan *pl, const float *frame, const float *w_e
 
     /* 3. split (as in fft.c); blocks of 4 k up to m/2, each also writing X[m-k]: any k <= m is valid */
     const float *cw = pl->post, *sw = pl->post + pl->nk;
-    const v4f zero = v_set1(0.0f);
     for (int k = 0; k <= m / 2; k += 4) {
-        v4f ar = v_load(zr + k), ai = v_load(zi + k);
-        v4f br = v_rev(v_load(zr + m - k - 3)), bi = v_rev(v_load(zi + m - k - 3));
-        v4f er = v_add(ar, br), ei = v_sub(ai, bi);
-        v4f orr = v_sub(ar, br), oi = v_add(ai, bi);
-        v4f pr, pi;
-        v_cmul(orr, oi, v_load(cw + k), v_load(sw + k), &pr, &pi);
-        v_store_int(out + 2 * k, v_add(er, pi), v_sub(ei, pr));
-        v4f hr = v_sub(er, pi), hi = v_sub(zero, v_add(ei, pr));
-        v_store_int(out + 2 * (m - k - 3), v_rev(hr), v_rev(hi));
+        split_block(zr, zi, cw, sw, out, m, k);
     }
 }
