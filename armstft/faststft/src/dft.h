@@ -11,6 +11,28 @@
 #endif
 #define DFT_MAXR 32
 
+/* y0 = x0 + u, y1,4 = a1 -+ i b1, y2,3 = a2 -+ i b2 with u = t1 + t2, a1,2 = x0 - u/4 +- (sqrt5/4)(t1 - t2):
+ * 34 operations and no register copies (the textbook a = x0 + c1 t1 + c2 t2 form needs x0 copied twice) */
+static ALWAYS_INLINE void ENG(dft5)(V *xr, V *xi) {
+    const V q = v_set1(0.25f), h = v_set1(0.55901699437494742410f);
+    const V s1 = v_set1(0.95105651629515357212f), s2 = v_set1(0.58778525229247312917f);
+    V t1r = v_add(xr[1], xr[4]), t1i = v_add(xi[1], xi[4]);
+    V t2r = v_add(xr[2], xr[3]), t2i = v_add(xi[2], xi[3]);
+    V t3r = v_sub(xr[1], xr[4]), t3i = v_sub(xi[1], xi[4]);
+    V t4r = v_sub(xr[2], xr[3]), t4i = v_sub(xi[2], xi[3]);
+    V ur = v_add(t1r, t2r), ui = v_add(t1i, t2i);
+    V er = v_mul(h, v_sub(t1r, t2r)), ei = v_mul(h, v_sub(t1i, t2i));
+    V br = v_msub(xr[0], q, ur), bi = v_msub(xi[0], q, ui);
+    xr[0] = v_add(xr[0], ur), xi[0] = v_add(xi[0], ui);
+    V a1r = v_add(br, er), a1i = v_add(bi, ei), a2r = v_sub(br, er), a2i = v_sub(bi, ei);
+    V b1r = v_madd(v_mul(s1, t3r), s2, t4r), b1i = v_madd(v_mul(s1, t3i), s2, t4i);
+    V b2r = v_msub(v_mul(s2, t3r), s1, t4r), b2i = v_msub(v_mul(s2, t3i), s1, t4i);
+    xr[1] = v_add(a1r, b1i), xi[1] = v_sub(a1i, b1r); /* a1 - i b1 */
+    xr[4] = v_sub(a1r, b1i), xi[4] = v_add(a1i, b1r); /* a1 + i b1 */
+    xr[2] = v_add(a2r, b2i), xi[2] = v_sub(a2i, b2r);
+    xr[3] = v_sub(a2r, b2i), xi[3] = v_add(a2i, b2r);
+}
+
 /* in place; roots (cos, then sin, of -2 pi t / r) only for radices without a dedicated kernel */
 static ALWAYS_INLINE void ENG(dft)(const int r, V *xr, V *xi, const float *roots) {
     switch (r) {
@@ -43,24 +65,9 @@ static ALWAYS_INLINE void ENG(dft)(const int r, V *xr, V *xi, const float *roots
             xr[3] = v_sub(t1r, t3r), xi[3] = v_sub(t1i, t3i);
             return;
         }
-        case 5: {
-            const V c1 = v_set1(0.30901699437494742410f), c2 = v_set1(-0.80901699437494742410f);
-            const V s1 = v_set1(0.95105651629515357212f), s2 = v_set1(0.58778525229247312917f);
-            V t1r = v_add(xr[1], xr[4]), t1i = v_add(xi[1], xi[4]);
-            V t2r = v_add(xr[2], xr[3]), t2i = v_add(xi[2], xi[3]);
-            V t3r = v_sub(xr[1], xr[4]), t3i = v_sub(xi[1], xi[4]);
-            V t4r = v_sub(xr[2], xr[3]), t4i = v_sub(xi[2], xi[3]);
-            V a1r = v_madd(v_madd(xr[0], c1, t1r), c2, t2r), a1i = v_madd(v_madd(xi[0], c1, t1i), c2, t2i);
-            V a2r = v_madd(v_madd(xr[0], c2, t1r), c1, t2r), a2i = v_madd(v_madd(xi[0], c2, t1i), c1, t2i);
-            V b1r = v_madd(v_mul(s1, t3r), s2, t4r), b1i = v_madd(v_mul(s1, t3i), s2, t4i);
-            V b2r = v_msub(v_mul(s2, t3r), s1, t4r), b2i = v_msub(v_mul(s2, t3i), s1, t4i);
-            xr[0] = v_add(xr[0], v_add(t1r, t2r)), xi[0] = v_add(xi[0], v_add(t1i, t2i));
-            xr[1] = v_add(a1r, b1i), xi[1] = v_sub(a1i, b1r); /* a1 - i b1 */
-            xr[4] = v_sub(a1r, b1i), xi[4] = v_add(a1i, b1r); /* a1 + i b1 */
-            xr[2] = v_add(a2r, b2i), xi[2] = v_sub(a2i, b2r);
-            xr[3] = v_sub(a2r, b2i), xi[3] = v_add(a2i, b2r);
+        case 5:
+            ENG(dft5)(xr, xi);
             return;
-        }
         case 8: {
             /* radix 2 then two radix-4s: evens from s = x_j + x_{j+4}, odds from d_j W8^j, d = x_j - x_{j+4};
              * the 1/sqrt(2) of W8 and W8^3 is applied once to the sums u1 +- u3 (56 operations; fused
@@ -93,6 +100,22 @@ static ALWAYS_INLINE void ENG(dft)(const int r, V *xr, V *xi, const float *roots
             xr[5] = v_sub(t0r, vr), xi[5] = v_sub(t0i, vi);
             xr[3] = v_add(t1r, wi), xi[3] = v_sub(t1i, wr); /* t1 - i c w */
             xr[7] = v_sub(t1r, wi), xi[7] = v_add(t1i, wr); /* t1 + i c w */
+            return;
+        }
+        case 10: {
+            /* Good-Thomas: 10 = 2 x 5 coprime, no twiddles between the factors.  Inputs x[(5 a + 2 b) mod 10]
+             * (a < 2, b < 5) make two DFT5s over b, then DFT2s over a give X[(5 a' + 6 b') mod 10]. */
+            static const int in_map[2][5] = {{0, 2, 4, 6, 8}, {5, 7, 9, 1, 3}};
+            V ar[5], ai[5], br[5], bi[5];
+            for (int b = 0; b < 5; b++) ar[b] = xr[in_map[0][b]], ai[b] = xi[in_map[0][b]];
+            for (int b = 0; b < 5; b++) br[b] = xr[in_map[1][b]], bi[b] = xi[in_map[1][b]];
+            ENG(dft5)(ar, ai);
+            ENG(dft5)(br, bi);
+            static const int out_map[5][2] = {{0, 5}, {6, 1}, {2, 7}, {8, 3}, {4, 9}};
+            for (int b = 0; b < 5; b++) {
+                xr[out_map[b][0]] = v_add(ar[b], br[b]), xi[out_map[b][0]] = v_add(ai[b], bi[b]);
+                xr[out_map[b][1]] = v_sub(ar[b], br[b]), xi[out_map[b][1]] = v_sub(ai[b], bi[b]);
+            }
             return;
         }
         default: {

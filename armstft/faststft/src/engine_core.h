@@ -55,23 +55,33 @@ typedef struct {
     float scale;
 } ENG(io);
 
-/* radix-r DIF Stockham pass over vectors; SRC/DST literal kinds fold the addressing at compile time.
- * input vector q + s (p + j L/r), output q + s (r p + j), outputs j >= 1 times W_L^(j p). */
-static ALWAYS_INLINE void ENG(pass_body)(const int r, const int SRC, const int DST, const float *restrict src,
-                                         float *restrict dst, const ENG(io) *io, int e_in, int in_step,
-                                         int e_out, int out_step, const int twon, TWSET ts) {
-    V xr[8], xi[8];
-#pragma GCC unroll 8
+/* Streams a pass reads or writes start from pointers made opaque to the compiler on aarch64: otherwise it
+ * rewrites them as one base plus per-stream offsets, and a register offset rules out the register-pair and
+ * structure loads and stores with writeback (ld1/st1 {2 regs}, ld2, st2) that make each access one
+ * instruction with its pointer increment folded in. */
+#ifndef EC_OPAQUE
+#if defined(__aarch64__) && defined(__GNUC__)
+#define EC_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define EC_OPAQUE(p) ((void)0)
+#endif
+#endif
+
+/* one radix-r butterfly.  Input j: BUF re, im pair at in[j]; FRAME sample pairs at in[j], window at
+ * we/wo + wix[j]; SLOT re at in[j], im at in2[j].  Output j likewise through out[j] (and out2[j]). */
+static ALWAYS_INLINE void ENG(bfly)(const int r, const int SRC, const int DST, const float *const *in,
+                                    const float *const *in2, float *const *out, float *const *out2,
+                                    const ENG(io) *io, const int *wix, const int twon, TWSET ts) {
+    V xr[10], xi[10];
+#pragma GCC unroll 10
     for (int j = 0; j < r; j++) {
-        const int e = e_in + j * in_step;
         if (SRC == EC_BUF) {
-            xr[j] = v_load(src + 2 * VW * e), xi[j] = v_load(src + 2 * VW * e + VW);
+            xr[j] = v_load(in[j]), xi[j] = v_load(in[j] + VW);
         } else if (SRC == EC_FRAME) {
-            v_load_deint(io->frame + 2 * VW * e, &xr[j], &xi[j]);
-            xr[j] = v_mul(xr[j], v_load(io->we + VW * e)), xi[j] = v_mul(xi[j], v_load(io->wo + VW * e));
-        } else { /* EC_SLOT (inverse, first pass: e = column k') */
-            const float *p = 2 * j < r ? io->lo + VW * (e - 1) : io->hi + VW * (io->M - 1 - e);
-            xr[j] = v_load(p), xi[j] = v_load(p + io->D);
+            v_load_deint(in[j], &xr[j], &xi[j]);
+            xr[j] = v_mul(xr[j], v_load(io->we + wix[j])), xi[j] = v_mul(xi[j], v_load(io->wo + wix[j]));
+        } else {
+            xr[j] = v_load(in[j]), xi[j] = v_load(in2[j]);
         }
     }
     ENG(dft)(r, xr, xi, NULL);
@@ -83,34 +93,118 @@ static ALWAYS_INLINE void ENG(pass_body)(const int r, const int SRC, const int D
         if (r > 5) TW_CMUL(ts, 4, xr[5], xi[5]);
         if (r > 6) TW_CMUL(ts, 5, xr[6], xi[6]);
         if (r > 7) TW_CMUL(ts, 6, xr[7], xi[7]);
+        if (r > 8) TW_CMUL(ts, 7, xr[8], xi[8]);
+        if (r > 9) TW_CMUL(ts, 8, xr[9], xi[9]);
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 10
     for (int j = 0; j < r; j++) {
-        const int e = e_out + j * out_step;
         if (DST == EC_BUF) {
-            v_store(dst + 2 * VW * e, xr[j]), v_store(dst + 2 * VW * e + VW, xi[j]);
-        } else if (DST == EC_SLOT) { /* forward, last pass: e = column k'; mirror half reversed */
-            float *p = 2 * j < r ? io->lo + VW * (e - 1) : io->hi + VW * (io->M - 1 - e);
-            v_store(p, xr[j]), v_store(p + io->D, xi[j]);
-        } else { /* EC_OUT: vector e holds samples 2 VW e ..; swap back, scale */
+            v_store(out[j], xr[j]), v_store(out[j] + VW, xi[j]);
+        } else if (DST == EC_SLOT) {
+            v_store(out[j], xr[j]), v_store(out2[j], xi[j]);
+        } else { /* EC_OUT: swap back, scale */
             const V sc = v_set1(io->scale);
-            v_store_int(io->out + 2 * VW * e, v_mul(xi[j], sc), v_mul(xr[j], sc));
+            v_store_int(out[j], v_mul(xi[j], sc), v_mul(xr[j], sc));
         }
     }
 }
 
+/* where vector (column) e of a pass's input or output lies, by kind (im: the im part for SLOT); for FRAME the
+ * frame's sample pairs.  SLOT: the lo half of the columns ascending, the hi (mirror) half descending. */
+static ALWAYS_INLINE float *ENG(at)(const int KIND, const int half, const int im, const float *buf,
+                                   const ENG(io) *io, int e) {
+    switch (KIND) {
+        case EC_BUF:
+            return (float *)buf + 2 * VW * e;
+        case EC_FRAME:
+            return (float *)io->frame + 2 * VW * e;
+        case EC_SLOT:
+            return (half ? io->hi + VW * (io->M - 1 - e) : io->lo + VW * (e - 1)) + (im ? io->D : 0);
+        default:
+            return io->out + 2 * VW * e;
+    }
+}
+
+/* advance of a pointer from ENG(at) when e grows by one */
+static ALWAYS_INLINE int ENG(step)(const int KIND, const int half) {
+    return KIND == EC_SLOT ? (half ? -VW : VW) : 2 * VW;
+}
+
+/* the butterflies of one p, q = 0 .. s-1, pointers advancing by one vector per q */
+static ALWAYS_INLINE void ENG(q_loop)(const int r, const int SRC, const int DST, const int s, const float **in,
+                                      const float **in2, float **out, float **out2, const ENG(io) *io,
+                                      const int twon, TWSET ts) {
+    for (int q = 0; q < s; q++) {
+        ENG(bfly)(r, SRC, DST, in, in2, out, out2, io, NULL, twon, ts);
+#pragma GCC unroll 10
+        for (int j = 0; j < r; j++) {
+            in[j] += ENG(step)(SRC, 2 * j >= r), in2[j] += ENG(step)(SRC, 2 * j >= r);
+            out[j] += ENG(step)(DST, 2 * j >= r), out2[j] += ENG(step)(DST, 2 * j >= r);
+            EC_OPAQUE(in[j]);
+            EC_OPAQUE(out[j]);
+            if (DST == EC_SLOT) EC_OPAQUE(out2[j]);
+        }
+    }
+}
+
+/* radix-r DIF Stockham pass over vectors: input q + s (p + j L/r), output q + s (r p + j), outputs j >= 1
+ * times W_L^(j p).  SRC/DST literal kinds fold the addressing at compile time.  First passes (s = 1, reading
+ * the frame or slots) loop over p; the others over p, then q (the last pass has L = r: p = 0 only). */
 static ALWAYS_INLINE void ENG(pass_run)(const ENG(pass) *ps, const int r, const int SRC, const int DST,
                                         const float *src, float *dst, const ENG(io) *io) {
-    /* a pass reading the frame or slots is a first pass (s = 1); one writing slots or output is last (L = r) */
-    const int s = SRC != EC_BUF ? 1 : ps->s, nb = DST != EC_BUF ? 1 : ps->L / r, rec = ps->rec;
     const ENG(io) lio = *io; /* a local copy: the stores below cannot alias it, so nothing is reloaded */
-    TWSET ts0 = TW_LOAD(ps->tw, 0);
-    for (int q = 0; q < s; q++) ENG(pass_body)(r, SRC, DST, src, dst, &lio, q, s * nb, q, s, 0, ts0);
+    const int s = SRC != EC_BUF ? 1 : ps->s, nb = DST != EC_BUF ? 1 : ps->L / r, rec = ps->rec;
+    const float *in[10], *in2[10];
+    float *out[10], *out2[10];
     const float *tw = ps->tw;
-    for (int p = 1; p < nb; p++, tw += rec) {
-        TWSET ts = TW_LOAD(tw, 2 * (r - 1));
-        for (int q = 0; q < s; q++)
-            ENG(pass_body)(r, SRC, DST, src, dst, &lio, q + s * p, s * nb, q + s * r * p, s, 1, ts);
+    TWSET ts0 = TW_LOAD(tw, 0);
+    if (SRC != EC_BUF) { /* first pass: one butterfly per p, outputs r p + j */
+        int wix[10];
+#pragma GCC unroll 10
+        for (int j = 0; j < r; j++) {
+            in[j] = ENG(at)(SRC, 2 * j >= r, 0, src, &lio, j * nb), in2[j] = ENG(at)(SRC, 2 * j >= r, 1, src, &lio, j * nb);
+            wix[j] = VW * j * nb;
+            EC_OPAQUE(in[j]);
+            EC_OPAQUE(in2[j]);
+        }
+        for (int p = 0; p < nb; p++) {
+#pragma GCC unroll 10
+            for (int j = 0; j < r; j++) {
+                out[j] = ENG(at)(DST, 2 * j >= r, 0, dst, &lio, r * p + j);
+                out2[j] = ENG(at)(DST, 2 * j >= r, 1, dst, &lio, r * p + j);
+            }
+            if (p == 0) {
+                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, wix, 0, ts0);
+            } else {
+                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, wix, 1, TW_LOAD(tw, 2 * (r - 1)));
+                tw += rec;
+            }
+#pragma GCC unroll 10
+            for (int j = 0; j < r; j++) {
+                in[j] += ENG(step)(SRC, 2 * j >= r), in2[j] += ENG(step)(SRC, 2 * j >= r);
+                wix[j] += VW;
+                EC_OPAQUE(in[j]);
+                if (SRC == EC_SLOT) EC_OPAQUE(in2[j]);
+            }
+        }
+        return;
+    }
+    for (int p = 0; p < nb; p++) {
+#pragma GCC unroll 10
+        for (int j = 0; j < r; j++) {
+            in[j] = in2[j] = src + 2 * VW * (s * p + j * s * nb);
+            out[j] = ENG(at)(DST, 2 * j >= r, 0, dst, &lio, s * r * p + j * s);
+            out2[j] = ENG(at)(DST, 2 * j >= r, 1, dst, &lio, s * r * p + j * s);
+            EC_OPAQUE(in[j]);
+            EC_OPAQUE(out[j]);
+            if (DST == EC_SLOT) EC_OPAQUE(out2[j]);
+        }
+        if (p == 0) {
+            ENG(q_loop)(r, SRC, DST, s, in, in2, out, out2, &lio, 0, ts0);
+        } else {
+            ENG(q_loop)(r, SRC, DST, s, in, in2, out, out2, &lio, 1, TW_LOAD(tw, 2 * (r - 1)));
+            tw += rec;
+        }
     }
 }
 
@@ -119,8 +213,9 @@ static ALWAYS_INLINE void ENG(pass_run)(const ENG(pass) *ps, const int r, const 
                                           const ENG(io) *io) {                                       \
         ENG(pass_run)(ps, R, S, D, src, dst, io);                                                    \
     }
-#define EC_PASS_FNS(S, D) \
-    EC_PASS_FN(2, S, D) EC_PASS_FN(3, S, D) EC_PASS_FN(4, S, D) EC_PASS_FN(5, S, D) EC_PASS_FN(8, S, D)
+#define EC_PASS_FNS(S, D)                                                                        \
+    EC_PASS_FN(2, S, D) EC_PASS_FN(3, S, D) EC_PASS_FN(4, S, D) EC_PASS_FN(5, S, D) EC_PASS_FN(8, S, D) \
+    EC_PASS_FN(10, S, D)
 EC_PASS_FNS(EC_BUF, EC_BUF)
 EC_PASS_FNS(EC_FRAME, EC_BUF)
 EC_PASS_FNS(EC_FRAME, EC_SLOT)
@@ -135,7 +230,8 @@ EC_PASS_FNS(EC_BUF, EC_OUT)
         case 3: ENG(pass_3_##S##_##D)(ps, src, dst, io); return;          \
         case 4: ENG(pass_4_##S##_##D)(ps, src, dst, io); return;          \
         case 5: ENG(pass_5_##S##_##D)(ps, src, dst, io); return;          \
-        default: ENG(pass_8_##S##_##D)(ps, src, dst, io); return;         \
+        case 8: ENG(pass_8_##S##_##D)(ps, src, dst, io); return;          \
+        default: ENG(pass_10_##S##_##D)(ps, src, dst, io); return;        \
     }
 
 static void ENG(run_pass)(const ENG(pass) *ps, int SRC, int DST, const float *src, float *dst,
@@ -151,17 +247,37 @@ static void ENG(run_pass)(const ENG(pass) *ps, int SRC, int DST, const float *sr
 
 /* ---- plan ---------------------------------------------------------------------------------------------- */
 
-/* radices of M, odd ones first, then 8s and a final 4 or 2 (so the slot-facing pass is even when M is) */
+/* Radix order, from instruction counts (bench/instructions/engine.py): odd factors first, then powers of two
+ * as a radix-8 pass followed by 8s and 4s with an 8 last where possible (the last pass has no twiddles and
+ * radix 8 does the most per load there); a lone 2 joins a 5 as a radix-10 pass.  The forward order always
+ * ends on an even radix when M is even, so the pass that writes the slots can split them in halves. */
+static int ENG(twos)(int a, int *rad) {
+    if (a <= 0) return 0;
+    if (a <= 2) return rad[0] = 1 << a, 1;
+    if (a == 4) return rad[0] = rad[1] = 4, 2;
+    int np = 0;
+    rad[np++] = 8;
+    int b = a - 3, tail = 0;
+    while (b >= 3 && b != 4) b -= 3, tail++;
+    if (b == 1) rad[np++] = 2;
+    if (b == 2) rad[np++] = 4;
+    if (b == 4) rad[np++] = 4, rad[np++] = 4;
+    while (tail--) rad[np++] = 8;
+    return np;
+}
+
 static int ENG(factor)(int M, int *rad) {
     int np = 0, a = 0;
     while (M % 5 == 0) rad[np++] = 5, M /= 5;
     while (M % 3 == 0) rad[np++] = 3, M /= 3;
     while (M % 2 == 0) a++, M /= 2;
-    if (M != 1) return -1;
-    for (; a >= 3; a -= 3) rad[np++] = 8;
-    if (a == 2) rad[np++] = 4;
-    if (a == 1) rad[np++] = 2;
-    return np;
+    if (M != 1 || np + a > EC_MAXP) return -1;
+    if (a == 1 && np > 0 && rad[0] == 5) { /* 5 x 2 -> one radix-10 pass, last */
+        for (int i = 0; i + 1 < np; i++) rad[i] = rad[i + 1];
+        rad[np - 1] = 10;
+        return np;
+    }
+    return np + ENG(twos)(a, rad + np);
 }
 
 static size_t ENG(round16)(size_t x) { return (x + 15) & ~(size_t)15; }
@@ -213,9 +329,10 @@ static ENG(plan) *ENG(plan_new)(int n) {
     pl->n = n, pl->m = m, pl->M = M, pl->np = np, pl->copy = M % 2;
     pl->B = (M - 1 + 2 * VW - 1) / (2 * VW);
     const int WB = VW * pl->B;
-    /* memory: pass twiddles (forward and inverse orders), final-step twiddles, column-0 twiddles */
+    /* the inverse reads the slots in its first pass: the forward order if that starts even, else reversed */
     int rev[EC_MAXP];
-    for (int i = 0; i < np; i++) rev[i] = rad[np - 1 - i];
+    for (int i = 0; i < np; i++) rev[i] = rad[0] % 2 == 0 ? rad[i] : rad[np - 1 - i];
+    /* memory: pass twiddles (forward and inverse orders), final-step twiddles, column-0 twiddles */
     const size_t need = ENG(twiddle_floats)(rad, np, M) + ENG(twiddle_floats)(rev, np, M) +
                         (size_t)pl->B * EC_FTW + 2 * (VW / 2 + 1);
     pl->mem = malloc(sizeof(float) * need);
@@ -278,11 +395,12 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
     const int M = pl->M, m = pl->m, B = pl->B;
     const float *lo_re = sl + VW, *lo_im = lo_re + pl->D;
     const float *hi_re = sl + (pl->hi - pl->slot), *hi_im = hi_re + pl->D;
-    const float *tw = pl->ftw;
-    for (int b = 0; b < B; b++, tw += EC_FTW) {
+    const float *pr_ = lo_re, *pi_ = lo_im, *qr_ = hi_re, *qi_ = hi_im, *tw = pl->ftw;
+    float *olo = out + 2, *ohi = out + 2 * (m - VW); /* X[1 + VW b], and X[m - VW - VW b] reversed */
+    for (int b = 0; b < B; b++, tw += EC_FTW, olo += 2 * VW, ohi -= 2 * VW) {
         V lr[VW], li[VW], hr[VW], hi[VW];
-        v_load_tr(lo_re + VW * VW * b, lr), v_load_tr(lo_im + VW * VW * b, li);
-        v_load_tr(hi_re + VW * VW * b, hr), v_load_tr(hi_im + VW * VW * b, hi);
+        v_load_tr(pr_, lr), v_load_tr(pi_, li), v_load_tr(qr_, hr), v_load_tr(qi_, hi);
+        pr_ += VW * VW, pi_ += VW * VW, qr_ += VW * VW, qi_ += VW * VW;
 #pragma GCC unroll 8
         for (int l = 1; l < VW; l++) {
             const float *wl = tw + (2 * l - 2) * VW, *wh = tw + (2 * VW + 2 * l - 4) * VW;
@@ -292,16 +410,16 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
         ENG(dft)(VW, lr, li, NULL);
         ENG(dft)(VW, hr, hi, NULL);
         const float *sw = tw + (4 * VW - 4) * VW;
-        float *olo = out + 2 * (1 + VW * b), *ohi = out + 2 * (M - VW - VW * b);
+        float *o1 = olo, *o2 = ohi;
 #pragma GCC unroll 8
-        for (int t = 0; t < VW; t++) { /* Z[k] = lo t, Z[m - k] = hi VW-1-t, lane by lane */
+        for (int t = 0; t < VW; t++, o1 += 2 * M, o2 -= 2 * M) { /* Z[k] = lo t, Z[m - k] = hi VW-1-t */
             const V ar = lr[t], ai = li[t], br = hr[VW - 1 - t], bi = hi[VW - 1 - t];
             const V er = v_add(ar, br), ei = v_sub(ai, bi), nei = v_sub(bi, ai);
             const V or_ = v_sub(ar, br), oi = v_add(ai, bi);
             V pr, pi;
             v_cmul(or_, oi, v_load(sw + 2 * t * VW), v_load(sw + (2 * t + 1) * VW), &pr, &pi);
-            v_store_int(olo + 2 * M * t, v_add(er, pi), v_sub(ei, pr));
-            v_store_int(ohi + 2 * M * (VW - 1 - t), v_rev(v_sub(er, pi)), v_rev(v_sub(nei, pr)));
+            v_store_int(o1, v_add(er, pi), v_sub(ei, pr));
+            v_store_int(o2, v_rev(v_sub(er, pi)), v_rev(v_sub(nei, pr)));
         }
     }
     /* column 0: Z[M t] = DFT_VW of F[0] (lane 0 of broadcast vectors carries it), pairs (t, VW - t) */
@@ -341,10 +459,11 @@ static void ENG(rfft)(const ENG(plan) *pl, const float *frame, const float *we, 
             v_store(io.hi + VW * h + pl->D, v_load(f + 2 * VW * (pl->M - 1 - h) + VW));
         }
     } else {
-        for (int i = 0; i < pl->nfix; i++) {
-            const int d = pl->fix[2 * i], s = pl->fix[2 * i + 1];
-            v_store(sl + d, v_load(sl + s));
-            v_store(sl + d + pl->D, v_load(sl + s + pl->D));
+        const int *restrict fix = pl->fix, nfix = pl->nfix;
+        float *restrict re = sl, *restrict im = sl + pl->D;
+        for (int i = 0; i < nfix; i++) {
+            const int d = fix[2 * i], s = fix[2 * i + 1];
+            v_store(re + d, v_load(re + s)), v_store(im + d, v_load(im + s));
         }
     }
     ENG(final_fwd)(pl, sl, out);

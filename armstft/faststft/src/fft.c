@@ -51,6 +51,8 @@
     v8_cmul((xr), (xi), v8_load((ts) + 16 * (idx)), v8_load((ts) + 8 * (2 * (idx) + 1)), &(xr), &(xi))
 #define v_load v8_load
 #define v_store v8_store
+#define v_load2 v8_load2
+#define v_store2 v8_store2
 #define v_set1 v8_set1
 #define v_first v8_first
 #define v_add v8_add
@@ -67,6 +69,8 @@
 #include "engine_core.h"
 #undef v_load
 #undef v_store
+#undef v_load2
+#undef v_store2
 #undef v_set1
 #undef v_first
 #undef v_add

@@ -26,6 +26,17 @@ static inline v4f v_rev(v4f a) {
     static const unsigned char idx[16] = {12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3};
     return vreinterpretq_f32_u8(vqtbl1q_u8(vreinterpretq_u8_f32(a), vld1q_u8(idx)));
 }
+/* two consecutive vectors p[0..3], p[4..7] in one instruction (ld1/st1 of a register pair: only base
+ * addressing, so the compiler keeps one pointer per stream and folds its increment into the access) */
+static inline void v_load2(const float *p, v4f *a, v4f *b) {
+    float32x4x2_t t = vld1q_f32_x2(p);
+    *a = t.val[0];
+    *b = t.val[1];
+}
+static inline void v_store2(float *p, v4f a, v4f b) {
+    float32x4x2_t t = {{a, b}};
+    vst1q_f32_x2(p, t);
+}
 /* p[0..7] -> even lanes, odd lanes */
 static inline void v_load_deint(const float *p, v4f *ev, v4f *od) {
     float32x4x2_t t = vld2q_f32(p);
@@ -48,11 +59,11 @@ static inline void v_load_tr(const float *p, v4f *v) {
     v[0] = t.val[0], v[1] = t.val[1], v[2] = t.val[2], v[3] = t.val[3];
 }
 static inline void v_store_tr(float *p, const v4f *v) { v_store_tr4(p, v[0], v[1], v[2], v[3]); }
-/* Broadcast twiddle scalars: up to 16 held in four registers and used lane by lane (fmul by element), so a
+/* Broadcast twiddle scalars: up to 20 held in five registers and used lane by lane (fmul by element), so a
  * radix-8 butterfly's seven twiddles cost one load and four registers.  V_TWF: floats stored per scalar. */
 #define V_TWF 1
 typedef struct {
-    float32x4_t q[4];
+    float32x4_t q[5];
 } v_twset;
 static inline v_twset v_tw_load(const float *p, int nscalars) {
     v_twset t;
@@ -60,6 +71,7 @@ static inline v_twset v_tw_load(const float *p, int nscalars) {
     if (nscalars > 4) t.q[1] = vld1q_f32(p + 4);
     if (nscalars > 8) t.q[2] = vld1q_f32(p + 8);
     if (nscalars > 12) t.q[3] = vld1q_f32(p + 12);
+    if (nscalars > 16) t.q[4] = vld1q_f32(p + 16);
     return t;
 }
 /* (xr + i xi) *= twiddle number idx (a literal): re at scalar 2 idx, im at 2 idx + 1 */
@@ -175,6 +187,17 @@ static inline void v_load_tr(const float *p, v4f *v) {
 }
 static inline void v_store_tr(float *p, const v4f *v) { v_store_tr4(p, v[0], v[1], v[2], v[3]); }
 #define V_TWF 4
+#endif
+
+#if !defined(__aarch64__) || defined(ARMSTFT_NO_SIMD)
+static inline void v_load2(const float *p, v4f *a, v4f *b) {
+    *a = v_load(p);
+    *b = v_load(p + 4);
+}
+static inline void v_store2(float *p, v4f a, v4f b) {
+    v_store(p, a);
+    v_store(p + 4, b);
+}
 #endif
 
 #if V_TWF > 1 /* twiddle scalars stored broadcast, V_TWF floats each: the "set" is just their address */

@@ -22,6 +22,14 @@ static inline v8f v8_msub(v8f a, v8f b, v8f c) { return _mm256_fnmadd_ps(b, c, a
 static inline v8f v8_rev(v8f a) {
     return _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0));
 }
+static inline void v8_load2(const float *p, v8f *a, v8f *b) {
+    *a = _mm256_loadu_ps(p);
+    *b = _mm256_loadu_ps(p + 8);
+}
+static inline void v8_store2(float *p, v8f a, v8f b) {
+    _mm256_storeu_ps(p, a);
+    _mm256_storeu_ps(p + 8, b);
+}
 /* p[0..15] -> even lanes, odd lanes */
 static inline void v8_load_deint(const float *p, v8f *ev, v8f *od) {
     const v8f lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
