@@ -71,7 +71,7 @@ typedef struct {
  * we/wo + wix[j]; SLOT re at in[j], im at in2[j].  Output j likewise through out[j] (and out2[j]). */
 static ALWAYS_INLINE void ENG(bfly)(const int r, const int SRC, const int DST, const float *const *in,
                                     const float *const *in2, float *const *out, float *const *out2,
-                                    const ENG(io) *io, const int *wix, const int twon, TWSET ts) {
+                                    const ENG(io) *io, const float *const *win, const int twon, TWSET ts) {
     V xr[10], xi[10];
 #pragma GCC unroll 10
     for (int j = 0; j < r; j++) {
@@ -79,7 +79,7 @@ static ALWAYS_INLINE void ENG(bfly)(const int r, const int SRC, const int DST, c
             xr[j] = v_load(in[j]), xi[j] = v_load(in[j] + VW);
         } else if (SRC == EC_FRAME) {
             v_load_deint(in[j], &xr[j], &xi[j]);
-            xr[j] = v_mul(xr[j], v_load(io->we + wix[j])), xi[j] = v_mul(xi[j], v_load(io->wo + wix[j]));
+            xr[j] = v_mul(xr[j], v_load(in2[j])), xi[j] = v_mul(xi[j], v_load(win[j]));
         } else {
             xr[j] = v_load(in[j]), xi[j] = v_load(in2[j]);
         }
@@ -159,13 +159,15 @@ static ALWAYS_INLINE void ENG(pass_run)(const ENG(pass) *ps, const int r, const 
     const float *tw = ps->tw;
     TWSET ts0 = TW_LOAD(tw, 0);
     if (SRC != EC_BUF) { /* first pass: one butterfly per p, outputs r p + j */
-        int wix[10];
+        const float *win[10]; /* FRAME: in2 = even-sample window, win = odd-sample window */
 #pragma GCC unroll 10
         for (int j = 0; j < r; j++) {
-            in[j] = ENG(at)(SRC, 2 * j >= r, 0, src, &lio, j * nb), in2[j] = ENG(at)(SRC, 2 * j >= r, 1, src, &lio, j * nb);
-            wix[j] = VW * j * nb;
+            in[j] = ENG(at)(SRC, 2 * j >= r, 0, src, &lio, j * nb);
+            in2[j] = SRC == EC_FRAME ? lio.we + VW * j * nb : ENG(at)(SRC, 2 * j >= r, 1, src, &lio, j * nb);
+            win[j] = lio.wo + VW * j * nb;
             EC_OPAQUE(in[j]);
             EC_OPAQUE(in2[j]);
+            if (SRC == EC_FRAME) EC_OPAQUE(win[j]);
         }
         for (int p = 0; p < nb; p++) {
 #pragma GCC unroll 10
@@ -174,17 +176,16 @@ static ALWAYS_INLINE void ENG(pass_run)(const ENG(pass) *ps, const int r, const 
                 out2[j] = ENG(at)(DST, 2 * j >= r, 1, dst, &lio, r * p + j);
             }
             if (p == 0) {
-                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, wix, 0, ts0);
+                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, win, 0, ts0);
             } else {
-                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, wix, 1, TW_LOAD(tw, 2 * (r - 1)));
+                ENG(bfly)(r, SRC, DST, in, in2, out, out2, &lio, win, 1, TW_LOAD(tw, 2 * (r - 1)));
                 tw += rec;
             }
 #pragma GCC unroll 10
             for (int j = 0; j < r; j++) {
-                in[j] += ENG(step)(SRC, 2 * j >= r), in2[j] += ENG(step)(SRC, 2 * j >= r);
-                wix[j] += VW;
-                EC_OPAQUE(in[j]);
-                if (SRC == EC_SLOT) EC_OPAQUE(in2[j]);
+                in[j] += ENG(step)(SRC, 2 * j >= r);
+                in2[j] += SRC == EC_FRAME ? VW : ENG(step)(SRC, 2 * j >= r);
+                win[j] += VW;
             }
         }
         return;
