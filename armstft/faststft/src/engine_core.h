@@ -21,7 +21,7 @@
 #include "dft.h"
 
 #define EC_MAXP 24
-#define EC_FTW ((6 * VW - 4) * VW) /* final-step twiddle floats per column block */
+#define EC_FTW ((4 * VW - 2) * VW) /* final-step twiddle floats per column block */
 
 #ifndef EC_KINDS
 #define EC_KINDS
@@ -346,17 +346,15 @@ static ENG(plan) *ENG(plan_new)(int n) {
     pl->ftw = w;
     for (int b = 0; b < pl->B; b++, w += EC_FTW) {
         for (int i = 0; i < VW; i++) {
-            const int klo = 1 + VW * b + i, khi = M - 1 - VW * b - i;
-            for (int l = 1; l < VW; l++) {
-                const double alo = -2.0 * M_PI * (double)l * klo / m, ahi = -2.0 * M_PI * (double)l * khi / m;
-                w[(2 * l - 2) * VW + i] = (float)cos(alo), w[(2 * l - 1) * VW + i] = (float)sin(alo);
-                w[(2 * VW + 2 * l - 4) * VW + i] = (float)cos(ahi);
-                w[(2 * VW + 2 * l - 3) * VW + i] = (float)sin(ahi);
+            const int klo = 1 + VW * b + i;
+            for (int l = 1; l < VW; l++) { /* W_m^(l k'); the mirror column M - k' uses W_VW^l conj(that) */
+                const double a = -2.0 * M_PI * (double)l * klo / m;
+                w[(2 * l - 2) * VW + i] = (float)cos(a), w[(2 * l - 1) * VW + i] = (float)sin(a);
             }
-            for (int t = 0; t < VW; t++) {
+            for (int t = 0; t < VW; t++) { /* split twiddles W_n^k, k = k' + M t */
                 const double a = -2.0 * M_PI * (double)(klo + M * t) / n;
-                w[(4 * VW - 4 + 2 * t) * VW + i] = (float)cos(a);
-                w[(4 * VW - 3 + 2 * t) * VW + i] = (float)sin(a);
+                w[(2 * VW - 2 + 2 * t) * VW + i] = (float)cos(a);
+                w[(2 * VW - 1 + 2 * t) * VW + i] = (float)sin(a);
             }
         }
     }
@@ -392,6 +390,12 @@ static ENG(plan) *ENG(plan_new)(int n) {
 
 /* ---- forward ------------------------------------------------------------------------------------------- */
 
+/* (ar + i ai) * conj(br + i bi): the mirror column's twiddle W_m^(l (M - k')) = W_VW^l conj(W_m^(l k')) */
+static ALWAYS_INLINE void ENG(cmulc)(V ar, V ai, V br, V bi, V *rr, V *ri) {
+    *rr = v_madd(v_mul(ar, br), ai, bi);
+    *ri = v_msub(v_mul(ai, br), ar, bi);
+}
+
 static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
     const int M = pl->M, m = pl->m, B = pl->B;
     const float *lo_re = sl + VW, *lo_im = lo_re + pl->D;
@@ -404,17 +408,17 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
         pr_ += VW * VW, pi_ += VW * VW, qr_ += VW * VW, qi_ += VW * VW;
 #pragma GCC unroll 8
         for (int l = 1; l < VW; l++) {
-            const float *wl = tw + (2 * l - 2) * VW, *wh = tw + (2 * VW + 2 * l - 4) * VW;
-            v_cmul(lr[l], li[l], v_load(wl), v_load(wl + VW), &lr[l], &li[l]);
-            v_cmul(hr[l], hi[l], v_load(wh), v_load(wh + VW), &hr[l], &hi[l]);
+            const V wr = v_load(tw + (2 * l - 2) * VW), wi = v_load(tw + (2 * l - 1) * VW);
+            v_cmul(lr[l], li[l], wr, wi, &lr[l], &li[l]);
+            ENG(cmulc)(hr[l], hi[l], wr, wi, &hr[l], &hi[l]);
         }
         ENG(dft)(VW, lr, li, NULL);
-        ENG(dft)(VW, hr, hi, NULL);
-        const float *sw = tw + (4 * VW - 4) * VW;
+        ENG(dft)(VW, hr, hi, NULL); /* the mirror's Z[t'] is at (t' + 1) mod VW: its W_VW^l factor */
+        const float *sw = tw + (2 * VW - 2) * VW;
         float *o1 = olo, *o2 = ohi;
 #pragma GCC unroll 8
         for (int t = 0; t < VW; t++, o1 += 2 * M, o2 -= 2 * M) { /* Z[k] = lo t, Z[m - k] = hi VW-1-t */
-            const V ar = lr[t], ai = li[t], br = hr[VW - 1 - t], bi = hi[VW - 1 - t];
+            const V ar = lr[t], ai = li[t], br = hr[(VW - t) % VW], bi = hi[(VW - t) % VW];
             const V er = v_add(ar, br), ei = v_sub(ai, bi), nei = v_sub(bi, ai);
             const V or_ = v_sub(ar, br), oi = v_add(ai, bi);
             V pr, pi;
@@ -423,13 +427,19 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
             v_store_int(o2, v_rev(v_sub(er, pi)), v_rev(v_sub(nei, pr)));
         }
     }
-    /* column 0: Z[M t] = DFT_VW of F[0] (lane 0 of broadcast vectors carries it), pairs (t, VW - t) */
+    /* column 0: Z[M t] = DFT_VW of F[0] (lane 0 of broadcast vectors carries it), pairs (t, VW - t); the
+     * self-paired t = 0 (DC, Nyquist) and t = VW/2 (bin m/2) reduce to a few additions */
     V fr[VW], fi[VW];
     for (int l = 0; l < VW; l++) fr[l] = v_set1(lo_re[l - VW]), fi[l] = v_set1(lo_im[l - VW]);
     ENG(dft)(VW, fr, fi, NULL);
-    for (int t = 0; t <= VW / 2; t++) {
-        const int u = (VW - t) % VW, k = M * t;
-        const float ar = v_first(fr[t]), ai = v_first(fi[t]), br = v_first(fr[u]), bi = v_first(fi[u]);
+    const float z0r = v_first(fr[0]), z0i = v_first(fi[0]);
+    const float zhr = v_first(fr[VW / 2]), zhi = v_first(fi[VW / 2]);
+    out[0] = 2.0f * (z0r + z0i), out[1] = 0.0f, out[2 * m] = 2.0f * (z0r - z0i), out[2 * m + 1] = 0.0f;
+    out[m] = 2.0f * zhr, out[m + 1] = -2.0f * zhi;
+    for (int t = 1; t < VW / 2; t++) {
+        const int k = M * t;
+        const float ar = v_first(fr[t]), ai = v_first(fi[t]);
+        const float br = v_first(fr[VW - t]), bi = v_first(fi[VW - t]);
         const float er = ar + br, ei = ai - bi, or_ = ar - br, oi = ai + bi;
         const float c = pl->c0tw[2 * t], s = pl->c0tw[2 * t + 1];
         const float pr = or_ * c - oi * s, pi = or_ * s + oi * c;
@@ -479,7 +489,7 @@ static void ENG(first_inv)(const ENG(plan) *pl, const float *spec, float *sl) {
     const float *tw = pl->ftw;
     for (int b = 0; b < B; b++, tw += EC_FTW) {
         V lr[VW], li[VW], hr[VW], hi[VW];
-        const float *sw = tw + (4 * VW - 4) * VW;
+        const float *sw = tw + (2 * VW - 2) * VW;
         const float *xlo = spec + 2 * (1 + VW * b), *xhi = spec + 2 * (M - VW - VW * b);
 #pragma GCC unroll 8
         for (int t = 0; t < VW; t++) {
@@ -488,33 +498,43 @@ static void ENG(first_inv)(const ENG(plan) *pl, const float *spec, float *sl) {
             v_load_deint(xhi + 2 * M * (VW - 1 - t), &yr, &yi);
             yr = v_rev(yr), yi = v_rev(yi); /* X[m - k], lane-aligned with X[k] */
             const V er = v_add(xr, yr), ei = v_sub(xi, yi), dr = v_sub(xr, yr), di = v_add(xi, yi);
-            const V wr = v_load(sw + 2 * t * VW), wi = v_load(sw + (2 * t + 1) * VW);
-            const V or_ = v_madd(v_mul(dr, wr), di, wi), oi = v_msub(v_mul(di, wr), dr, wi); /* D conj(W^k) */
-            lr[t] = v_add(ei, or_), li[t] = v_sub(er, oi);                   /* swap(Z[k] = E + i O) */
-            hr[VW - 1 - t] = v_sub(or_, ei), hi[VW - 1 - t] = v_add(er, oi); /* swap(Z[m-k] = E* + i O*) */
+            const int u = t % (VW / 2);
+            const V wr = v_load(sw + 2 * u * VW), wi = v_load(sw + (2 * u + 1) * VW);
+            V qr = v_madd(v_mul(dr, wr), di, wi), qi = v_msub(v_mul(di, wr), dr, wi); /* D conj(W^k) */
+            /* swap(Z[k] = E + i O) to lo t; swap(Z[m-k] = E* + i O*), for t' = VW-1-t, to hi (t' + 1) mod VW
+             * (the mirror's W_VW^l factor); for t >= VW/2, W_n^k = -i W_n^(k - m/2) and O = i (qr + i qi) */
+            if (t < VW / 2) {
+                lr[t] = v_add(ei, qr), li[t] = v_sub(er, qi);
+                hr[(VW - t) % VW] = v_sub(qr, ei), hi[(VW - t) % VW] = v_add(er, qi);
+            } else {
+                lr[t] = v_sub(ei, qi), li[t] = v_sub(er, qr);
+                hr[(VW - t) % VW] = v_sub(v_sub(yi, xi), qi), hi[(VW - t) % VW] = v_add(er, qr);
+            }
         }
         ENG(dft)(VW, lr, li, NULL);
         ENG(dft)(VW, hr, hi, NULL);
 #pragma GCC unroll 8
         for (int l = 1; l < VW; l++) {
-            const float *wl = tw + (2 * l - 2) * VW, *wh = tw + (2 * VW + 2 * l - 4) * VW;
-            v_cmul(lr[l], li[l], v_load(wl), v_load(wl + VW), &lr[l], &li[l]);
-            v_cmul(hr[l], hi[l], v_load(wh), v_load(wh + VW), &hr[l], &hi[l]);
+            const V wr = v_load(tw + (2 * l - 2) * VW), wi = v_load(tw + (2 * l - 1) * VW);
+            v_cmul(lr[l], li[l], wr, wi, &lr[l], &li[l]);
+            ENG(cmulc)(hr[l], hi[l], wr, wi, &hr[l], &hi[l]);
         }
         v_store_tr(lo_re + VW * VW * b, lr), v_store_tr(lo_im + VW * VW * b, li);
         v_store_tr(hi_re + VW * VW * b, hr), v_store_tr(hi_im + VW * VW * b, hi);
     }
-    /* column 0: Z[M t] from the pairs (t, VW - t); imaginary parts of DC and Nyquist ignored */
+    /* column 0: swap(Z[M t]) from the pairs (t, VW - t); imaginary parts of DC and Nyquist ignored */
     V zr[VW], zi[VW];
-    for (int t = 0; t <= VW / 2; t++) {
-        const int u = (VW - t) % VW, k = M * t;
-        const float xr = spec[2 * k], xi = t ? spec[2 * k + 1] : 0.0f;
-        const float yr = spec[2 * (m - k)], yi = t ? spec[2 * (m - k) + 1] : 0.0f;
+    const float x0 = spec[0], xm = spec[2 * m], xhr = spec[m], xhi = spec[m + 1];
+    zr[0] = v_set1(x0 - xm), zi[0] = v_set1(x0 + xm);
+    zr[VW / 2] = v_set1(-2.0f * xhi), zi[VW / 2] = v_set1(2.0f * xhr);
+    for (int t = 1; t < VW / 2; t++) {
+        const int k = M * t;
+        const float xr = spec[2 * k], xi = spec[2 * k + 1], yr = spec[2 * (m - k)], yi = spec[2 * (m - k) + 1];
         const float er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
         const float c = pl->c0tw[2 * t], s = pl->c0tw[2 * t + 1];
         const float or_ = dr * c + di * s, oi = di * c - dr * s;
         zr[t] = v_set1(ei + or_), zi[t] = v_set1(er - oi);
-        if (u != t) zr[u] = v_set1(or_ - ei), zi[u] = v_set1(er + oi);
+        zr[VW - t] = v_set1(or_ - ei), zi[VW - t] = v_set1(er + oi);
     }
     ENG(dft)(VW, zr, zi, NULL);
     for (int l = 0; l < VW; l++) lo_re[l - VW] = v_first(zr[l]), lo_im[l - VW] = v_first(zi[l]);
