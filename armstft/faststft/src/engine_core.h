@@ -5,7 +5,8 @@
  * Method (textbook decompositions, arranged so that no pass shuffles lanes except one transposed load):
  *   m = n/2 complex points z[j] = x[2j] + i x[2j+1], j = VW a + l, a < M = m/VW.
  *   1. Lane FFTs: every lane l holds its own subsequence z[VW a + l]; a Stockham FFT of length M over a
- *      (radices 8, 5, 4, 3, 2) runs on whole vectors, all lanes alike, so twiddles are broadcast scalars.
+ *      (radices 8, 5, 4, 3, 2 and a Good-Thomas 10) runs on whole vectors, all lanes alike, so twiddles are
+ *      broadcast scalars.
  *      The first pass reads the frame (de-interleaving load) and applies the window on the way in.
  *   2. One cross-lane radix-VW step: Z[k' + M t] = sum_l W_VW^(l t) W_m^(l k') F_l[k'], done VW columns
  *      k' at a time after a transposed load (ld4 on NEON).
@@ -13,10 +14,12 @@
  *      O = Z[k] - conj Z[m-k] (their 1/2 is in the window), fused with step 2: column block
  *      k' = 1 + VW b + i is computed together with its mirror block M - 1 - VW b - i, whose outputs are the
  *      partners Z[m - k]; the last lane pass stores the mirror columns in reversed order ("hi" slots) so both
- *      blocks come out lane-aligned.  Column 0 (bins 0, M, 2M, ... with DC and Nyquist) is done apart.
+ *      blocks come out lane-aligned.  The mirror column's twiddles W_m^(l (M - k')) = W_VW^l conj(W_m^(l k'))
+ *      are the block's own, conjugated, with W_VW^l turned into an index rotation of its DFT.  Column 0
+ *      (bins 0, M, 2M, ... with DC and Nyquist) is done apart.
  *   The inverse runs the transposed network: inverse split fused with a radix-VW step over t, then the
- *   lane FFTs (radices in reverse order) into the output; IDFT(Z) = swap(DFT(swap(Z))), swap(a + ib) =
- *   b + ia, so the same forward butterflies and twiddles serve, and the swaps cost nothing.
+ *   lane FFTs into the output; IDFT(Z) = swap(DFT(swap(Z))), swap(a + ib) = b + ia, so the same forward
+ *   butterflies and twiddles serve, and the swaps cost nothing.
  */
 #include "dft.h"
 
@@ -37,7 +40,7 @@ typedef struct {
 typedef struct {
     int n, m, M, B, np, copy; /* copy: M odd, slots filled / read through a natural-order buffer */
     ENG(pass) fw[EC_MAXP], iv[EC_MAXP];
-    const float *ftw;  /* per column block b: lo twiddles, hi twiddles, split twiddles (see plan_new) */
+    const float *ftw;  /* per column block b: W_m^(l k') (l >= 1), then split twiddles W_n^(k' + M t) */
     const float *c0tw; /* column 0: cos, sin of W_n^(M t), t <= VW/2 */
     int nfix;
     const int *fix; /* (dst, src) float offsets in the slot region's re part; im at + D */
@@ -55,10 +58,10 @@ typedef struct {
     float scale;
 } ENG(io);
 
-/* Streams a pass reads or writes start from pointers made opaque to the compiler on aarch64: otherwise it
- * rewrites them as one base plus per-stream offsets, and a register offset rules out the register-pair and
- * structure loads and stores with writeback (ld1/st1 {2 regs}, ld2, st2) that make each access one
- * instruction with its pointer increment folded in. */
+/* The pointers of the streams a pass walks are made opaque to GCC on aarch64 (when set up, and in the inner
+ * loops at every step): otherwise it rewrites them as one base plus per-stream offsets, which costs an add
+ * before every structure load or store (ld2, st2 and ld4 take no register offset).  Kept because it
+ * measured fewer instructions (bench/instructions/engine.py); elsewhere it is nothing. */
 #ifndef EC_OPAQUE
 #if defined(__aarch64__) && defined(__GNUC__)
 #define EC_OPAQUE(p) __asm__("" : "+r"(p))
@@ -67,8 +70,9 @@ typedef struct {
 #endif
 #endif
 
-/* one radix-r butterfly.  Input j: BUF re, im pair at in[j]; FRAME sample pairs at in[j], window at
- * we/wo + wix[j]; SLOT re at in[j], im at in2[j].  Output j likewise through out[j] (and out2[j]). */
+/* one radix-r butterfly.  Input j: BUF re, im pair at in[j]; FRAME sample pairs at in[j], their window
+ * at in2[j] (even samples) and win[j] (odd); SLOT re at in[j], im at in2[j].  Output j likewise through
+ * out[j] (and out2[j] for SLOT im). */
 static ALWAYS_INLINE void ENG(bfly)(const int r, const int SRC, const int DST, const float *const *in,
                                     const float *const *in2, float *const *out, float *const *out2,
                                     const ENG(io) *io, const float *const *win, const int twon, TWSET ts) {
