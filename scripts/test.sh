@@ -23,7 +23,7 @@ step "lint"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
 step "emulated board, built cold in $ARMSTFT_BUILD"
-"$venv/bin/python" -m harness.board.build
+"$venv/bin/python" -m harness.image.build
 step "host unit tests and layer checks"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/unit tests/layer "$@"
 step "HIL suite on the emulated board, fault tests"

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from harness import paths  # noqa: E402
-from harness.farm.loopback import LoopbackFarm  # noqa: E402
+from harness import paths
+from harness.farm.loopback import LoopbackFarm
 
 
 def board_out() -> Path:
@@ -30,7 +25,7 @@ def board_out() -> Path:
 def farm(tmp_path_factory) -> LoopbackFarm:
     out = board_out()
     if not (out / "board.json").is_file():
-        pytest.skip(f"{out}: no emulated board built (python -m harness.board.build)")
+        pytest.skip(f"{out}: no emulated board built (python -m harness.image.build)")
     if not shutil.which("ser2net") and not Path("/usr/sbin/ser2net").exists():
         pytest.skip(
             "ser2net is not installed (scripts/deps/apt.txt; labgrid-exporter serves serial ports with it)"

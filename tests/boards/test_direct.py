@@ -16,8 +16,9 @@ import threading
 from pathlib import Path
 
 from harness.bundlepush import bundle_digest, local_hashes
-from harness.farm.board import free_port
 from harness.sshboard import ParamikoBoard, SSHTarget
+
+from harness.farm.board import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "models" / "default"

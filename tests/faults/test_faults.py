@@ -5,7 +5,7 @@ the results gathered so far written (tests.jsonl, report.md), and no QEMU proces
 
 Each run gets its own board folder of symlinks to the built image: QEMU's command line then contains that
 unique path, which is how "no stray QEMU" is checked without touching anybody else's QEMU.
-Run: ``python -m pytest tests/faults`` (needs the built image: ``python -m harness.board.build``).
+Run: ``python -m pytest tests/faults`` (needs the built image: ``python -m harness.image.build``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from harness.plugin import default_board_out
-from harness.procs import processes_matching
 from harness.report.results import RunResults
+
+from harness.procs import processes_matching
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = REPO / "harness" / "envs" / "qemu-aarch64.yaml"
@@ -30,7 +30,7 @@ IMAGE_FILES = ("vmlinuz", "initrd.img", "rootfs.ext4")
 
 pytestmark = pytest.mark.skipif(
     not all((BOARD_OUT / f).is_file() for f in IMAGE_FILES),
-    reason=f"emulated board image not built in {BOARD_OUT} (python -m harness.board.build)",
+    reason=f"emulated board image not built in {BOARD_OUT} (python -m harness.image.build)",
 )
 
 

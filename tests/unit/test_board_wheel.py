@@ -1,4 +1,4 @@
-"""The board's armstft wheel is built from a snapshot of the clone, as harness.board.build does it.
+"""The board's armstft wheel is built from a snapshot of the clone, as harness.image.build does it.
 
 Why: the image builder copies the sources aside and keys its rebuild on that copy.  A file the build reads but
 the snapshot lacks (scripts/lib/apt-arm64.sh once was) passed CI on a warm cache and failed every new user, so
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import wheels
+from harness.image import wheels
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.boardjson import BoardJSONError, load_bench, parse_bench
-from harness.report.markdown import render
-from harness.report.plot import plot_latency
-from harness.report.results import RunResults
+from harness.results.boardjson import BoardJSONError, load_bench, parse_bench
+from harness.results.plot import plot_latency
+from harness.results.report import render
+from harness.results.runfolder import RunResults
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -173,12 +173,12 @@ def test_report_survives_bad_board_json(run):
 
 def test_report_cli_rerenders_and_rejects_a_missing_folder(run, tmp_path):
     ok = subprocess.run(
-        [sys.executable, "-m", "harness.report", str(run.root)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "harness.results", str(run.root)], cwd=REPO, capture_output=True, text=True
     )
     assert ok.returncode == 0, ok.stderr
     assert (run.root / "report.md").is_file()
     bad = subprocess.run(
-        [sys.executable, "-m", "harness.report", str(tmp_path / "nope")],
+        [sys.executable, "-m", "harness.results", str(tmp_path / "nope")],
         cwd=REPO,
         capture_output=True,
         text=True,
