@@ -171,7 +171,7 @@ def transport_args(args: argparse.Namespace) -> list[str]:
 
 def run_build(env: Config, results: RunResults, progress: Progress) -> tuple[bool, str]:
     """Build the image if the env names a builder (the emulated board); real boards have no build here."""
-    module = env.get_option("armstft_image_builder", None)
+    module = env.get_option("armstft_image_builder", "")
     if not module:
         progress.finish(BUILD_STAGE, "skipped", "env has no armstft_image_builder")
         return True, ""
@@ -194,6 +194,8 @@ def print_event(ev: dict) -> None:
     """One progress event as a log line (CI logs, --plain)."""
     test = ev.get("test", "").split("::")[-1]
     message = f" - {ev['message']}" if ev.get("message") and ev.get("event") != "skipped" else ""
+    if ev.get("event") == "command":
+        message = f"`{ev.get('command', '')}`"
     stamp = datetime.fromtimestamp(ev["time"], UTC).strftime("%H:%M:%S")
     print(f"[{stamp}] {ev.get('stage')}: {ev.get('event')} {test}{message}", file=sys.stderr, flush=True)
 
@@ -329,6 +331,12 @@ def execute(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        if args.ssh:
+            SSHTarget.parse(args.ssh, "--ssh")
+    except ValueError as e:
+        print(f"harness.run: error: {e}", file=sys.stderr)
+        return 2
     os.environ.setdefault("LG_ARMSTFT_BOARD_OUT", str(paths.board_out()))
     console = Console(stderr=True)
     try:

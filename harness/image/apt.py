@@ -1,9 +1,9 @@
 """Debian arm64 packages through a private apt instance: resolve, download, never touch the host's apt.
 
-Every apt-get call gets its own sources list, lists dir, dpkg status file (empty: "nothing installed", so a
-simulated install yields the full dependency closure) and archive cache, all under the board cache.  Only the
-host's read-only config snippets (e.g. mirror date checks) are inherited.  After the first ``update`` and the
-downloads, resolution and extraction work offline.
+The apt state (sources, lists, an empty dpkg status so a simulated install yields the full dependency
+closure, the archive cache) is the one ``scripts/lib/apt-arm64.sh`` sets up for every arm64 download of the
+project; this module asks that script for its options instead of stating them again.  After the first
+``update`` and the downloads, resolution and extraction work offline.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import paths
+
 from . import log
 
-ARCH = "arm64"
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-SOURCES = (
-    ("http://deb.debian.org/debian", "bookworm"),
-    ("http://deb.debian.org/debian", "bookworm-updates"),
-    ("http://deb.debian.org/debian-security", "bookworm-security"),
-)
+#: the one statement of the private arm64 apt state (sources, options), shared with the shell scripts
+APT_SCRIPT = paths.repo_root() / "scripts" / "lib" / "apt-arm64.sh"
 
 # "Inst libc6 (2.36-9+deb12u10 Debian:12.11/stable [arm64])" -- an optional "[old version]" may precede "(".
 _INST = re.compile(r"^Inst (?P<name>\S+) (?:\[[^\]]*\] )?\((?P<version>\S+) .*\[(?P<arch>[^\]]+)\]\)")
@@ -62,40 +59,22 @@ class PrivateApt:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.archives = root / "archives"
-
-    # --- setup -----------------------------------------------------------------------------------
-    def _prepare(self) -> None:
-        for d in ("etc/sources.list.d", "etc/preferences.d", "lists/partial", "archives/partial", "state"):
-            (self.root / d).mkdir(parents=True, exist_ok=True)
-        status = self.root / "state" / "status"
-        if not status.exists():
-            status.write_text("")
-        lines = [f"deb [arch={ARCH} signed-by={KEYRING}] {uri} {suite} main\n" for uri, suite in SOURCES]
-        src = self.root / "etc" / "sources.list"
-        if not src.exists() or src.read_text() != "".join(lines):
-            src.write_text("".join(lines))
+        self.archives = root / "cache" / "archives"
+        self._options: list[str] | None = None
 
     def options(self) -> list[str]:
-        r = self.root
-        opts = {
-            "APT::Architecture": ARCH,
-            "APT::Architectures": ARCH,
-            "APT::Install-Recommends": "false",
-            "APT::Install-Suggests": "false",
-            "APT::Sandbox::User": "root",
-            "Dir::State": r / "state",
-            "Dir::State::Lists": r / "lists",
-            "Dir::State::status": r / "state" / "status",
-            "Dir::Cache": r / "cache",
-            "Dir::Cache::archives": self.archives,
-            "Dir::Etc::SourceList": r / "etc" / "sources.list",
-            "Dir::Etc::SourceParts": r / "etc" / "sources.list.d",
-            "Dir::Etc::Preferences": r / "etc" / "preferences",
-            "Dir::Etc::PreferencesParts": r / "etc" / "preferences.d",
-            "Debug::NoLocking": "1",
-        }
-        return [f"-o{k}={v}" for k, v in opts.items()]
+        """``apt_arm64_init ROOT`` of scripts/lib/apt-arm64.sh (which also creates the state folders)."""
+        if self._options is None:
+            script = 'source "$1" && apt_arm64_init "$2" && printf "%s\\0" "${APT_ARM64[@]}"'
+            done = subprocess.run(
+                ["bash", "-c", script, "apt-arm64", str(APT_SCRIPT), str(self.root)], capture_output=True
+            )
+            if done.returncode != 0:
+                raise AptError(
+                    f"{APT_SCRIPT}: apt_arm64_init: {done.stderr.decode(errors='replace').strip()}"
+                )
+            self._options = [o for o in done.stdout.decode().split("\0") if o]
+        return self._options
 
     def _run(self, args: list[str], cwd: Path | None = None) -> str:
         cmd = [args[0], *self.options(), *args[1:]]
@@ -116,7 +95,7 @@ class PrivateApt:
 
     def update(self, refresh: bool = False) -> None:
         """Fetch package lists once (or again when ``refresh``); afterwards everything is offline."""
-        self._prepare()
+        self.options()
         if refresh or not self.have_lists():
             log.info("apt: fetching Debian 12 arm64 package lists")
             self._run(["apt-get", "-q", "update"])
@@ -128,7 +107,7 @@ class PrivateApt:
 
     def resolve(self, packages: list[str]) -> list[Deb]:
         """The full dependency closure of ``packages`` (no Recommends), as apt would install it."""
-        self._prepare()
+        self.options()
         out = self._run(["apt-get", "-s", "-q", "install", *packages])
         debs = parse_simulation(out)
         missing = {p.split("=")[0] for p in packages} - {d.name for d in debs}
@@ -138,7 +117,7 @@ class PrivateApt:
 
     def download(self, debs: list[Deb]) -> list[Path]:
         """Make sure every .deb is in the private archive cache; only missing ones hit the network."""
-        self._prepare()
+        self.options()
         todo = [d for d in debs if not (self.archives / d.filename).is_file()]
         if todo:
             log.info(f"apt: downloading {len(todo)} of {len(debs)} packages")

@@ -28,12 +28,12 @@ class Layout:
     # --- downloads, reused across builds and runs -----------------------------------------------
     @property
     def apt(self) -> Path:
-        """Private apt state: sources, lists, dpkg status and the .deb archive cache."""
-        return self.downloads / "board-apt"
+        """The private arm64 apt state (scripts/lib/apt-arm64.sh): sources, lists, dpkg status, .deb cache."""
+        return self.downloads / "apt-arm64"
 
     @property
     def debs(self) -> Path:
-        return self.apt / "archives"
+        return self.apt / "cache" / "archives"
 
     @property
     def wheels(self) -> Path:

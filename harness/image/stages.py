@@ -98,7 +98,9 @@ def debian(layout: Layout, refresh: bool, state: State) -> tuple[list[apt.Deb], 
     lists = sorted(
         (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (layout.apt / "lists").glob("*_*")
     )
-    key = digest(DEB_PACKAGES, KERNEL_META, lists, files_digest(HERE, ("apt.py",)))
+    key = digest(
+        DEB_PACKAGES, KERNEL_META, lists, files_digest(HERE, ("apt.py",)), apt.APT_SCRIPT.read_bytes()
+    )
     cached = state.get("apt")
     if cached.get("key") == key:
         closure = [apt.Deb(*d) for d in cached["closure"]]

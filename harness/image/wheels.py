@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import paths
+
 from . import log
 
 # pip does not widen an explicit manylinux_2_28 to the older glibc baselines it implies (the board's glibc is
@@ -23,20 +25,8 @@ from . import log
 PLATFORMS = [f"manylinux_2_{minor}_aarch64" for minor in range(28, 16, -1)] + ["manylinux2014_aarch64"]
 PYTHON = "3.11"
 
-# torch 2.9.1's Requires-Dist on linux/aarch64 (python 3.11): filelock, typing-extensions, sympy (-> mpmath),
-# networkx, jinja2 (-> markupsafe), fsspec.  No setuptools (only python >= 3.12), no nvidia-*/triton (x86_64).
-PINNED = {"torch": "2.9.1", "torchaudio": "2.9.1"}
-FOLLOW_HOST = (
-    "numpy",
-    "filelock",
-    "typing-extensions",
-    "sympy",
-    "mpmath",
-    "networkx",
-    "jinja2",
-    "markupsafe",
-    "fsspec",
-)
+#: the board's wheel list, shared with bench/instructions/make_sysroot.sh
+WHEEL_LIST = paths.repo_root() / "scripts" / "deps" / "board-wheels.txt"
 
 
 class WheelError(RuntimeError):
@@ -57,14 +47,20 @@ class Req:
         return f"{self.name}=={self.version}" if self.version else self.name
 
 
-def requirements() -> list[Req]:
-    """The board's wheel list with versions taken from the running (host venv) interpreter."""
-    reqs = [Req(n, v) for n, v in PINNED.items()]
-    for name in FOLLOW_HOST:
-        try:
-            version: str | None = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = None
+def requirements(listing: Path = WHEEL_LIST) -> list[Req]:
+    """The board's wheel list; an unpinned name gets the version of the running (host venv) interpreter."""
+    reqs = []
+    for line in listing.read_text().splitlines():
+        spec = line.split("#", 1)[0].strip()
+        if not spec:
+            continue
+        name, _, pinned = spec.partition("==")
+        version: str | None = pinned or None
+        if version is None:
+            try:
+                version = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                version = None
         reqs.append(Req(name, version))
     return reqs
 

@@ -12,6 +12,7 @@ from labgrid.config import Config
 from labgrid.environment import Environment
 
 from harness.drivers.ssh import SSHTarget
+from harness.results.limits import LimitsError, load_limits
 
 #: where the board images (emulated board, Yocto dev image) install the default bundle
 DEFAULT_INSTALLED_BUNDLE = "/usr/share/armstft/default"
@@ -34,18 +35,25 @@ def env_path(config: pytest.Config) -> str | None:
 
 
 def _limits(configured: Path | None) -> Path | None:
+    """The limits file (``ARMSTFT_LIMITS`` overrides the board's), parsed now: a bad file is bad input."""
     override = os.environ.get("ARMSTFT_LIMITS")
-    return Path(override).resolve() if override else configured
+    path = Path(override).resolve() if override else configured
+    if path is not None:
+        try:
+            load_limits(path)
+        except LimitsError as e:
+            raise pytest.UsageError(str(e)) from None
+    return path
 
 
 def from_env(path: str) -> BoardFacts:
     config = Config(path)
     env = Environment(path)  # features as labgrid's own lg_feature handling reads them
-    limits = config.get_option("armstft_limits", None)
+    limits = config.get_option("armstft_limits", "")
     return BoardFacts(
         name=config.get_option("armstft_board", Path(path).stem),
         reached_by=str(Path(path).resolve()),
-        installed_bundle=config.get_option("armstft_bundle", None),
+        installed_bundle=config.get_option("armstft_bundle", "") or None,
         features=frozenset(env.get_features() | env.get_target_features()),
         limits=_limits(Path(config.resolve_path(limits)) if limits else None),
     )

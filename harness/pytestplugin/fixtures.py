@@ -122,9 +122,10 @@ def board(request: pytest.FixtureRequest, powered_board, board_facts: BoardFacts
 
 
 @pytest.fixture(scope="session")
-def board_workdir(board: Transport) -> Iterator[str]:
+def board_workdir(board: Transport, results: RunResults) -> Iterator[str]:
     """A private work folder on the board (``mktemp -d``), removed at the end of the session."""
     workdir = make_workdir(board, "pushing")
+    results.update_meta(board_workdir=workdir)
     yield workdir
     try:
         remove_workdir(board, workdir)

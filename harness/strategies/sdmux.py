@@ -174,9 +174,9 @@ class SDMuxBoardStrategy(StagedStrategy):
             ) from e
         self.boot_seconds = time.monotonic() - started
         if self.address_from:
-            self._address_from_console()
+            self.read_address()
 
-    def _address_from_console(self) -> None:
+    def read_address(self) -> None:
         """Read the board's IPv4 address on ``address_from`` from the serial shell (DHCP boards)."""
         deadline = time.monotonic() + self.ssh_wait
         while True:

@@ -91,6 +91,9 @@ def test_aarch64_wheel_builds_from_a_fresh_snapshot(monkeypatch: pytest.MonkeyPa
     with zipfile.ZipFile(whl) as z:
         objects = [n for n in z.namelist() if n.startswith("armstft/") and n.endswith(".so")]
         assert objects, z.namelist()
+        assert not [n for n in z.namelist() if n.startswith("harness/")], (
+            "the board wheel carries the harness"
+        )
         for name in objects:
             elf = z.read(name)
             assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == 183, name  # EM_AARCH64

@@ -122,6 +122,28 @@ def test_plot_writes_a_png(tmp_path):
     assert data.startswith(PNG_MAGIC) and len(data) > 10_000
 
 
+def test_plot_gives_streaming_its_own_panel(tmp_path, monkeypatch):
+    """Streaming rows get their own panel, and every panel a log axis: sub-millisecond bars stay visible."""
+    import matplotlib.figure
+
+    titles = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        titles.extend((ax.get_title(), ax.get_yscale()) for ax in fig.axes)
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    _, rows = parse_bench(BENCH, Path("bench.json"))
+    plot_latency(rows, tmp_path / "latency.png", "b")
+    assert [t for t, _ in titles] == [
+        "b: stft, whole clip per call",
+        "b: stft, streaming, one hop per call",
+        "b: model, whole clip per call",
+    ]
+    assert {scale for _, scale in titles} == {"log"}
+
+
 def test_plot_with_nothing_to_plot_writes_nothing(tmp_path):
     assert plot_latency([], tmp_path / "latency.png", "x") is None
     assert not (tmp_path / "latency.png").exists()
