@@ -20,6 +20,14 @@ class StageError(Exception):
         super().__init__(f"stage '{stage}' failed: {reason}")
 
 
+class FieldError(ValueError):
+    """``<file>: <field>: expected X, got Y`` for a document (board JSON, limits file) that cannot be used."""
+
+    def __init__(self, path: object, field: str, expected: str, got: object) -> None:
+        shown = got if isinstance(got, str | int | float) and len(str(got)) < 60 else type(got).__name__
+        super().__init__(f"{path}: {field}: expected {expected}, got {shown}")
+
+
 class BoardCommandTimeout(StageError):
     """A board-side command did not finish within its timeout (it hung or the board froze)."""
 

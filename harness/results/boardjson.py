@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import FieldError
+
 BENCH_SCHEMA = "armstft.bench/1"
 NUMBER_FIELDS = ("p50_ms", "p90_ms", "p99_ms", "max_ms", "rtf")
 
 
-class BoardJSONError(ValueError):
-    """``<file>: <field>: expected X, got Y``."""
-
-    def __init__(self, path: Path | str, field: str, expected: str, got: Any) -> None:
-        shown = got if isinstance(got, str) and len(got) < 60 else type(got).__name__
-        super().__init__(f"{path}: {field}: expected {expected}, got {shown}")
+class BoardJSONError(FieldError):
+    """``<file>: <field>: expected X, got Y`` for a board document."""
 
 
 @dataclass(frozen=True)

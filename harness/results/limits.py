@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from harness.errors import FieldError
 from harness.results.boardjson import BenchRow, BoardJSONError, load_bench
 
 SCHEMA = "armstft.limits/1"
@@ -29,12 +30,8 @@ STAGES = ("stft", "model")
 MODES = ("clip", "stream")
 
 
-class LimitsError(ValueError):
+class LimitsError(FieldError):
     """``<file>: <field>: expected X, got Y`` for a limits file that cannot be used."""
-
-    def __init__(self, path: Path | str, where: str, expected: str, got: Any) -> None:
-        shown = got if isinstance(got, str | int | float) and len(str(got)) < 60 else type(got).__name__
-        super().__init__(f"{path}: {where}: expected {expected}, got {shown}")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def ended(proc: subprocess.Popen, board, timeout: float = 300) -> str:
     try:
         _, err = proc.communicate(timeout=timeout)
     finally:
-        on_board(board, "sh", "-c", f"pkill -f '{HANG}' || true")  # the board-side sleep outlives its link
+        on_board(board, "sh", "-c", "pkill -f 'slee[p] 3600' || true")  # the board-side sleep outlives its link
     return err
 
 

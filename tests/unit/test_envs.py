@@ -11,6 +11,7 @@ their config is loaded here, their binding is proven for real by tests/boards/te
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,12 @@ def test_sd_card_image_comes_from_the_kas_deploy_folder(monkeypatch):
         assert strategy.image_path() == Path("/srv/images/test.wic.bz2")
     finally:
         target.cleanup()
+
+
+@pytest.mark.parametrize("path", EXPORTER_CONFIGS, ids=lambda p: p.name)
+def test_exporter_config_names_only_env_files_that_exist(path):
+    named = set(re.findall(r"harness/envs/[\w.-]+\.yaml", path.read_text()))
+    assert all((REPO / n).is_file() for n in named), named
 
 
 @pytest.mark.parametrize("path", EXPORTER_CONFIGS, ids=lambda p: p.name)
