@@ -175,7 +175,9 @@ class SSHConnection:
         except HostKeyError as e:
             raise StageError("ssh", str(e)) from None
         except (paramiko.SSHException, OSError) as e:
-            if isinstance(e, _NOT_YET) or "Error reading SSH protocol banner" in str(e):
+            if isinstance(e, _NOT_YET):
+                raise
+            if "Error reading SSH protocol banner" in str(e):  # accepted, then closed: sshd not up yet
                 raise TimeoutError(str(e)) from e
             raise StageError("ssh", f"{self.where}: SSH connection failed: {one_line(e)}") from None
 

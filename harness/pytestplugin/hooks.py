@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "stage(name): the run stage a test belongs to (booting, verifying, ...)"
     )
     config.addinivalue_line("markers", f"{FEATURE_MARK}(name): needs this board feature (labgrid's marker)")
+    # labgrid resolves !template $LG_* while it loads an env (after us): give the board folder a default
+    os.environ.setdefault("LG_ARMSTFT_BOARD_OUT", str(paths.board_out()))
     facts = board_facts_of(config)
     if facts is None:
         return

@@ -56,7 +56,9 @@ def ended(proc: subprocess.Popen, board, timeout: float = 300) -> str:
     try:
         _, err = proc.communicate(timeout=timeout)
     finally:
-        on_board(board, "sh", "-c", "pkill -f 'slee[p] 3600' || true")  # the board-side sleep outlives its link
+        on_board(
+            board, "sh", "-c", "pkill -f 'slee[p] 3600' || true"
+        )  # the board-side sleep outlives its link
     return err
 
 

@@ -112,6 +112,7 @@ def test_sdmux_strategy_reads_the_board_address_from_its_console(acquired, monke
     """The SD-mux strategy's DHCP-board step (``address_from``), run on the farm board's serial console."""
     for key, value in acquired.client_env().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LG_ARMSTFT_BOARD_OUT", str(board_out()))
     target = Environment(str(FARM_ENV)).get_target("main")
     try:
         strategy = target.get_strategy()
