@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     add("--armstft-bench-args", default="--quick", help="extra 'armstft bench' arguments (default: --quick)")
     add("--armstft-bench-timeout", type=float, default=900.0, help="seconds for the board's bench")
-    add("--armstft-step-timeout", type=float, default=300.0, help="seconds for any other board-side step")
+    add("--armstft-step-timeout", type=float, default=900.0, help="seconds for any other board-side step")
 
 
 @pytest.hookimpl(tryfirst=True)
