@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 RUNSTEPS = Path(__file__).resolve().parent / "runsteps.py"
 #: template of the board-side work folder: private (mktemp -d: 0700, unpredictable name), one per run
-WORKDIR_TEMPLATE = "/tmp/armstft-hil.XXXXXXXX"
+WORKDIR_TEMPLATE = "/tmp/armstft-hil.XXXXXX"
 
 
 def make_workdir(board: Transport, stage: str) -> str:

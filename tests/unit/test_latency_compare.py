@@ -19,27 +19,14 @@ from harness.results.boardjson import load_bench
 from harness.results.report import render
 from harness.results.runfolder import RunResults
 from harness.steps.push import bundle_digest, local_hashes
+from tests.unit.benchdocs import bench_row
 
 
 def bench_doc(p99: dict[tuple[str, str, str, str, int], float]) -> dict:
-    rows = []
-    for (stage, variant, backend, mode, threads), value in p99.items():
-        rows.append(
-            {
-                "stage": stage,
-                "variant": variant,
-                "backend": backend,
-                "mode": mode,
-                "threads": threads,
-                "iterations": 20,
-                "p50_ms": value / 2,
-                "p90_ms": value * 0.9,
-                "p99_ms": value,
-                "max_ms": value * 1.1,
-                "rtf": 0.01,
-                "peak_rss_kb": 1000,
-            }
-        )
+    rows = [
+        bench_row(stage, variant, backend, mode, threads, p50=value / 2, p99=value)
+        for (stage, variant, backend, mode, threads), value in p99.items()
+    ]
     return {"schema": "armstft.bench/1", "complete": True, "results": rows}
 
 

@@ -14,26 +14,13 @@ from harness.results.boardjson import BoardJSONError, load_bench, parse_bench
 from harness.results.plot import plot_latency
 from harness.results.report import render
 from harness.results.runfolder import RunResults
+from tests.unit.benchdocs import bench_row
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def row(stage="stft", variant="fp32", backend="aten", mode="clip", threads=1, p50=8.0, p99=14.0):
-    return {
-        "stage": stage,
-        "variant": variant,
-        "backend": backend,
-        "mode": mode,
-        "threads": threads,
-        "iterations": 20,
-        "p50_ms": p50,
-        "p90_ms": (p50 + p99) / 2,
-        "p99_ms": p99,
-        "max_ms": p99 + 1,
-        "rtf": p50 / 1000,
-        "peak_rss_kb": 240000,
-    }
+row = bench_row
 
 
 BENCH = {
