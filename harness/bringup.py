@@ -84,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.env.is_file():
         print(f"harness.bringup: error: {args.env}: env file: expected a file, got missing", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the env imports harness.* strategies
     try:
         target = Environment(str(args.env)).get_target("main")
     except InvalidConfigError as e:

@@ -35,5 +35,16 @@ def build_root() -> Path:
 
 
 def board_out() -> Path:
-    """The emulated board's output contract (``python -m harness.board.build`` writes it)."""
+    """The emulated board's output contract (``python -m harness.image.build`` writes it)."""
     return build_root() / "board" / "out"
+
+
+def known_hosts() -> Path:
+    """Host keys trusted on first use (``$ARMSTFT_CACHE/ssh/known_hosts``): a board reached without a pinned
+    key is recorded here the first time and must present the same key on every later run."""
+    return cache_root() / "ssh" / "known_hosts"
+
+
+def repo_root() -> Path:
+    """The clone the harness runs from (it is installed editable from there)."""
+    return Path(__file__).resolve().parent.parent

@@ -1,10 +1,12 @@
-"""The main job: build the board image → boot it through labgrid → run the HIL suite → write the report.
+"""The main job: build the board image → boot it (labgrid env) or reach it (SSH) → run the HIL suite → report.
 
-``python -m harness.run [--env harness/envs/qemu-aarch64.yaml] [--skip-build] [--bench-args "--quick"]``
+``python -m harness.run [--env harness/envs/qemu-aarch64.yaml | --ssh user@host] [--skip-build] [...]``
 
 The suite runs in a child ``pytest`` (its own process group) so that whatever happens to it (a crash, a
-kill, a hung board) this process still stops it, kills any QEMU it left behind, renders the report from the
-results written so far and prints which stage failed.  A live display shows the stage the run is in.
+kill, a hung board) this process still stops it, kills any QEMU it left behind, and writes the report and
+junit.xml from what was recorded.  On ``--timeout`` or Ctrl-C the suite is first interrupted (SIGINT: pytest
+ends its session, labgrid powers the board off), then killed if it does not stop.  A live display shows the
+stage the run is in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -24,15 +27,19 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from harness.plugin import STAGES, default_board_out, git_commit
+from harness import paths
+from harness.drivers.ssh import SSHTarget
+from harness.errors import STAGES
 from harness.procs import kill_group
-from harness.report.markdown import render
-from harness.report.results import RunResults
+from harness.results.publish import close_run
+from harness.results.runfolder import RunResults
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.repo_root()
 DEFAULT_ENV = REPO / "harness" / "envs" / "qemu-aarch64.yaml"
 BUILD_STAGE = "building image"
 ALL_STAGES = (BUILD_STAGE, *STAGES, "reporting")
+#: seconds an interrupted suite gets to end its session (power the board off, write its records)
+INTERRUPT_GRACE_S = 60.0
 
 
 @dataclass
@@ -121,7 +128,16 @@ class Progress:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m harness.run", description=__doc__.splitlines()[0])
-    p.add_argument("--env", type=Path, default=DEFAULT_ENV, help="labgrid env file (default: %(default)s)")
+    p.add_argument("--env", type=Path, help=f"labgrid env file (default: {DEFAULT_ENV.relative_to(REPO)})")
+    p.add_argument("--ssh", metavar="USER@HOST[:PORT]", help="a board reached by SSH only (no env, no build)")
+    p.add_argument("--key", type=Path, help="--ssh: private key (default ~/.ssh/id_ed25519)")
+    p.add_argument(
+        "--known-hosts",
+        type=Path,
+        help="--ssh: pin the board's host key to this file; without it the key is trusted on first use "
+        "($ARMSTFT_CACHE/ssh/known_hosts) and enforced on every later run",
+    )
+    p.add_argument("--board-name", help="--ssh: results/<board>/ folder name (default ssh-<address>)")
     p.add_argument("--skip-build", action="store_true", help="use the board image already built")
     p.add_argument("--results-root", type=Path, default=REPO / "results", help="default: %(default)s")
     p.add_argument(
@@ -132,12 +148,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--pytest-args", default="", help="extra arguments for the HIL pytest run (shell-quoted)")
     p.add_argument("--plain", action="store_true", help="no live display (logs only), e.g. for CI logs")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.ssh and args.env:
+        p.error("--env and --ssh name two boards: choose one")
+    if not args.ssh:
+        args.env = args.env or DEFAULT_ENV
+    return args
+
+
+def transport_args(args: argparse.Namespace) -> list[str]:
+    """The plugin options that choose how the suite reaches the board."""
+    if not args.ssh:
+        return ["--lg-env", str(args.env.resolve())]
+    pairs = [
+        ("--armstft-ssh", args.ssh),
+        ("--armstft-key", args.key),
+        ("--armstft-known-hosts", args.known_hosts),
+    ]
+    pairs.append(("--armstft-board", args.board_name))
+    return [f"{opt}={value}" for opt, value in pairs if value]
 
 
 def run_build(env: Config, results: RunResults, progress: Progress) -> tuple[bool, str]:
     """Build the image if the env names a builder (the emulated board); real boards have no build here."""
-    module = env.get_option("armstft_image_builder", None)
+    module = env.get_option("armstft_image_builder", "")
     if not module:
         progress.finish(BUILD_STAGE, "skipped", "env has no armstft_image_builder")
         return True, ""
@@ -160,115 +194,106 @@ def print_event(ev: dict) -> None:
     """One progress event as a log line (CI logs, --plain)."""
     test = ev.get("test", "").split("::")[-1]
     message = f" - {ev['message']}" if ev.get("message") and ev.get("event") != "skipped" else ""
+    if ev.get("event") == "command":
+        message = f"`{ev.get('command', '')}`"
     stamp = datetime.fromtimestamp(ev["time"], UTC).strftime("%H:%M:%S")
     print(f"[{stamp}] {ev.get('stage')}: {ev.get('event')} {test}{message}", file=sys.stderr, flush=True)
+
+
+def suite_command(args: argparse.Namespace, results: RunResults) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/hil",
+        *transport_args(args),
+        f"--armstft-results={results.root}",
+        f"--armstft-bench-args={args.bench_args}",  # '=' form: the value itself starts with '-'
+        "-q", "-rfEs",
+        *shlex.split(args.pytest_args),
+    ]  # fmt: skip
+
+
+def stop_suite(proc: subprocess.Popen) -> int | None:
+    """Interrupt the suite (SIGINT to its group: pytest ends its session and powers the board off), give it
+    ``INTERRUPT_GRACE_S``; returns its exit code, or None if it had to be killed."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        return proc.wait(timeout=INTERRUPT_GRACE_S)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        kill_group(proc.pid)
+        proc.wait()
+        return None
+
+
+def watch(proc: subprocess.Popen, args, results: RunResults, progress: Progress, live: Live | None) -> int:
+    """Follow the suite's progress until it ends (its exit code) or the deadline passes (124)."""
+    deadline = time.monotonic() + args.timeout
+    while (code := proc.poll()) is None:
+        new = progress.feed(results.events())
+        if live is not None:
+            live.update(progress.table())
+        else:
+            for ev in new:
+                print_event(ev)
+        if time.monotonic() > deadline:
+            results.update_meta(failure={"stage": "suite", "message": f"suite exceeded {args.timeout:.0f} s"})
+            stop_suite(proc)
+            return 124
+        time.sleep(0.5)
+    return code
 
 
 def run_suite(
     args: argparse.Namespace, results: RunResults, progress: Progress, live: Live | None
 ) -> tuple[int, list[str]]:
-    """The HIL suite in a child pytest: (its exit code or 124 on --timeout / 130 on Ctrl-C, strays killed).
+    """The HIL suite in a child pytest: (its exit code, 124 on --timeout, 130 on Ctrl-C; strays killed).
 
     Whatever is left in the child's process group once it ended (a QEMU whose pytest was killed) is killed
     and reported: no run leaves a QEMU behind.
     """
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--lg-env",
-        str(args.env.resolve()),
-        "tests/hil",
-        "--armstft-results",
-        str(results.root),
-        f"--armstft-bench-args={args.bench_args}",  # '=' form: the value itself starts with '-'
-        "-q",
-        "-rfEs",
-        *shlex.split(args.pytest_args),
-    ]
-    log = open(results.root / "pytest.log", "wb")  # closed in the finally below
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + args.timeout
-    code: int | None = None
-    try:
-        while code is None:
-            code = proc.poll()
-            new = progress.feed(results.events())
-            if live is not None:
-                live.update(progress.table())
-            else:
-                for ev in new:
-                    print_event(ev)
-            if code is None and time.monotonic() > deadline:
-                results.update_meta(
-                    failure={"stage": "suite", "message": f"suite exceeded {args.timeout:.0f} s"}
-                )
-                kill_group(proc.pid)
-                proc.wait()
-                code = 124
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        kill_group(proc.pid)
-        proc.wait()
-        code = 130
-    finally:
-        log.close()
+    with open(results.root / "pytest.log", "wb") as log:
+        proc = subprocess.Popen(
+            suite_command(args, results),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        results.update_meta(suite_pid=proc.pid)
+        try:
+            code = watch(proc, args, results, progress, live)
+        except KeyboardInterrupt:
+            results.update_meta(failure={"stage": "suite", "message": "interrupted (Ctrl-C)"})
+            stop_suite(proc)
+            code = 130
     strays = kill_group(proc.pid)
     progress.feed(results.events())
     return code, strays
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    os.environ.setdefault("LG_ARMSTFT_BOARD_OUT", default_board_out())
-    console = Console(stderr=True)
-    try:
-        env = Config(str(args.env))
-    except Exception as e:
-        console.print(f"harness.run: error: {args.env}: {e}")
-        return 2
-    board = env.get_option("armstft_board", args.env.stem)
-    results = RunResults.create(args.results_root, board)
-    results.update_meta(
-        board=board,
-        env=str(args.env.resolve()),
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
-        git_commit=git_commit(),
-        status="running",
-        results=str(results.root),
-    )
-    render(results)
-    progress = Progress()
-    console.print(f"results: {results.root}")
+def final_status(code: int) -> tuple[str, str]:
+    """run.json status and the reason an unfinished test is recorded with."""
+    if code == 0:
+        return "passed", ""
+    if code in (124, 130):
+        why = "suite timeout" if code == 124 else "Ctrl-C"
+        return "interrupted", f"interrupted ({why}) while this test ran"
+    if code < 0:
+        return "failed", f"the suite process died (signal {-code}) while this test ran"
+    return "failed", ""
 
-    live = None if args.plain or not console.is_terminal else Live(progress.table(), console=console)
-    if live is not None:
-        live.start()
-    try:
-        ok, message = (True, "") if args.skip_build else run_build(env, results, progress)
-        if args.skip_build:
-            progress.finish(BUILD_STAGE, "skipped", "--skip-build")
-        strays: list[str] = []
-        if ok:
-            code, strays = run_suite(args, results, progress, live)
-        else:
-            code = 3
-            results.update_meta(failure={"stage": BUILD_STAGE, "message": message})
-        progress.start("reporting")
-        results.update_meta(stray_processes_killed=strays)
-        status = "passed" if code == 0 else ("interrupted" if code in (124, 130) else "failed")
-        meta = results.update_meta(status=status, finished=datetime.now(UTC).isoformat(timespec="seconds"))
-        report = render(results)
-        progress.finish("reporting", "passed", report.name)
-    finally:
-        if live is not None:
-            live.update(progress.table())
-            live.stop()
-    if args.plain or live is None:
-        console.print(progress.table())
-    failure = meta.get("failure")
+
+def open_results(args: argparse.Namespace) -> tuple[RunResults, Config | None]:
+    env = Config(str(args.env)) if args.env else None
+    if env is not None:
+        board = env.get_option("armstft_board", args.env.stem)
+        reached_by = str(args.env.resolve())
+    else:
+        target = SSHTarget.parse(args.ssh, "--ssh")
+        board, reached_by = args.board_name or target.board_name, f"ssh {target}"
+    return RunResults.open(None, args.results_root, board, reached_by), env
+
+
+def summary(console: Console, code: int, results: RunResults, strays: list[str], report: Path) -> None:
+    failure = results.meta().get("failure")
     if code != 0 and failure:
         console.print(f"[bold red]FAILED[/] in stage '{failure['stage']}': {failure['message']}")
     elif code != 0:
@@ -279,6 +304,60 @@ def main(argv: list[str] | None = None) -> int:
     if strays:
         console.print(f"killed {len(strays)} stray process(es) of the suite: {'; '.join(strays)}")
     console.print(f"report: {report}")
+
+
+def execute(
+    args, env: Config | None, results: RunResults, progress: Progress, live: Live | None
+) -> tuple[int, list[str], Path]:
+    """Build (when the env names a builder), run the suite, close the run; returns the suite's exit code."""
+    if args.skip_build or env is None:
+        progress.finish(BUILD_STAGE, "skipped", "--skip-build" if args.skip_build else "board reached by SSH")
+        ok, message = True, ""
+    else:
+        ok, message = run_build(env, results, progress)
+    strays: list[str] = []
+    if ok:
+        code, strays = run_suite(args, results, progress, live)
+    else:
+        code = 3
+        results.update_meta(failure={"stage": BUILD_STAGE, "message": message})
+    progress.start("reporting")
+    results.update_meta(stray_processes_killed=strays)
+    status, reason = final_status(code)
+    report = close_run(results, status, reason)
+    progress.finish("reporting", "passed", report.name)
+    return code, strays, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.ssh:
+            SSHTarget.parse(args.ssh, "--ssh")
+    except ValueError as e:
+        print(f"harness.run: error: {e}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("LG_ARMSTFT_BOARD_OUT", str(paths.board_out()))
+    console = Console(stderr=True)
+    try:
+        results, env = open_results(args)
+    except Exception as e:
+        console.print(f"harness.run: error: {args.env or '--ssh'}: {e}")
+        return 2
+    progress = Progress()
+    console.print(f"results: {results.root}")
+    live = None if args.plain or not console.is_terminal else Live(progress.table(), console=console)
+    if live is not None:
+        live.start()
+    try:
+        code, strays, report = execute(args, env, results, progress, live)
+    finally:
+        if live is not None:
+            live.update(progress.table())
+            live.stop()
+    if live is None:
+        console.print(progress.table())
+    summary(console, code, results, strays, report)
     return 0 if code == 0 else (code if code in (2, 3, 124, 130) else 1)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian 12 host (as root): Debian packages from scripts/deps/apt.txt and a Python venv
-# with torch 2.9.1 + torchaudio 2.9.1 + armstft[harness,dev]. Idempotent and cached: the venv lives under
+# with torch 2.9.1 + torchaudio 2.9.1 + armstft[harness,dev] and the host harness (harness/pyproject.toml, its
+# own small distribution so the board's armstft wheel never carries it). Idempotent and cached: the venv lives under
 # $ARMSTFT_CACHE (default ~/.cache/armstft, outside any clone, so a fresh CI clone reuses it) and is rebuilt
 # only when pyproject.toml or ARMSTFT_TORCH_INDEX changes (Debian packages are checked on every run, so a new
 # apt.txt line never forces a venv rebuild). Prints the venv's path as its last line.
@@ -46,6 +47,7 @@ if [[ ! -x $venv/bin/python || $(cat "$venv/.stamp" 2>/dev/null) != "$stamp" ]];
     "$venv"/bin/pip uninstall -q -y armstft >&2
     echo "$stamp" >"$venv/.stamp"
 fi
-# The clone may be new (CI): point the venv at this clone, cheaply, every time.
-"$venv"/bin/pip install -q --no-deps --no-build-isolation -e "$repo" >&2
+# The clone may be new (CI): point the venv at this clone's armstft and harness, cheaply, every time
+# (both editable: `import harness` works from any folder, no sys.path patches).
+"$venv"/bin/pip install -q --no-deps --no-build-isolation -e "$repo" -e "$repo/harness" >&2
 echo "$venv"

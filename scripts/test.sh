@@ -2,8 +2,9 @@
 # The project's tests, as CI runs them (.ci/run calls exactly this):
 #   1. lint (ruff), 2. the emulated board built cold, 3. host unit tests + Yocto layer checks (oelint-adv, kas
 #   schema, recipe parser; the board-contract tests check the image just built), 4. the HIL suite on the
-#   emulated board through labgrid, plus the fault tests (scripts/hil.sh), 5. real-board plumbing against the
-#   emulated board: direct SSH (paramiko) and the loopback labgrid farm (coordinator + exporter + RemotePlace).
+#   emulated board through labgrid, plus the fault tests (scripts/hil.sh), 5. the same suite over plain SSH
+#   (--armstft-ssh) and through the loopback labgrid farm (coordinator + exporter + RemotePlace) against one
+#   emulated board, plus the exit paths (timeout, Ctrl-C, crashed suite) and host-key pinning.
 # Downloads (Debian packages, wheels) and the venv are reused from $ARMSTFT_CACHE; every build product (the
 # armstft wheel, the board image) is made from scratch in a throw-away ARMSTFT_BUILD folder, so a missing
 # input fails here instead of on a new user's machine. ARMSTFT_BUILD set beforehand keeps its products.
@@ -23,11 +24,11 @@ step "lint"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
 step "emulated board, built cold in $ARMSTFT_BUILD"
-"$venv/bin/python" -m harness.board.build
+"$venv/bin/python" -m harness.image.build
 step "host unit tests and layer checks"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/unit tests/layer "$@"
 step "HIL suite on the emulated board, fault tests"
 bash scripts/hil.sh
-step "direct SSH and labgrid farm against the emulated board"
+step "SSH path, labgrid farm and exit paths against the emulated board"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/boards
 step "done"

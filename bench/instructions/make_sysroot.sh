@@ -15,7 +15,8 @@ root=${1:-$ARMSTFT_BUILD/bench/sysroot}
 python=${PYTHON:-python3}
 numpy=$("$python" -c 'import numpy; print(numpy.__version__)')
 scipy=$("$python" -c 'import scipy; print(scipy.__version__)')
-key=$(cat "$here/make_sysroot.sh" "$here/../../scripts/lib/apt-arm64.sh" <(echo "numpy=$numpy scipy=$scipy") | sha256sum | cut -c1-16)
+wheel_list=$here/../../scripts/deps/board-wheels.txt  # the board's wheels (harness/image/wheels.py reads it too)
+key=$(cat "$here/make_sysroot.sh" "$here/../../scripts/lib/apt-arm64.sh" "$wheel_list" <(echo "numpy=$numpy scipy=$scipy") | sha256sum | cut -c1-16)
 if [[ -x $root/usr/bin/python3.11 && $(cat "$root/.armstft-sysroot-key" 2>/dev/null) == "$key" ]]; then
     echo "$root"
     exit 0
@@ -33,7 +34,7 @@ debs=(libc6 libpython3.11-minimal libpython3.11-stdlib python3.11-minimal libexp
 (cd "$dl/bench-sysroot-debs" && apt-get "${opts[@]}" -qq download "${debs[@]}" >&2)
 (cd "$dl/bench-sysroot-wheels" && "$python" -m pip download -q --no-deps --only-binary=:all: \
     --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 --python-version 3.11 --implementation cp \
-    torch==2.9.1 torchaudio==2.9.1 "numpy==$numpy" "scipy==$scipy" markupsafe filelock typing-extensions sympy mpmath networkx jinja2 fsspec >&2)
+    $(sed -e 's/#.*//' -e '/^\s*$/d' -e "s/^numpy$/numpy==$numpy/" "$wheel_list") "scipy==$scipy" >&2)
 rm -rf "$root"
 mkdir -p "$root/usr/lib/python3/dist-packages"
 for d in "$dl"/bench-sysroot-debs/*.deb; do dpkg-deb -x "$d" "$root"; done

@@ -32,10 +32,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from harness import paths  # the cache roots (harness is installed editable by scripts/bootstrap.sh)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO))  # run as a script from any folder; harness/paths.py holds the cache roots
-from harness import paths  # noqa: E402
 
 DOWNLOADS = paths.downloads()
 CACHE = paths.build_root() / "bench"

@@ -1,47 +1,56 @@
 """The emulated board as a farm keeps it: QEMU running on its own, serial console on a pty, SSH forwarded.
 
-In a farm a board is not started by the test run's labgrid env (as ``harness/envs/qemu-aarch64.yaml``
-does) but sits on the exporter host; the exporter publishes its serial port (ser2net) and its SSH service.
-Here that board is the image from ``python -m harness.board.build``, started from the command line the
-builder records in ``board.json`` (its output contract), with two changes: the serial console goes to a pty
-(a "serial port" the exporter can export like a USB adapter's tty) and there is no stdio monitor.
+In a farm a board is not started by the test run's labgrid env but sits on the exporter host; the exporter
+publishes its serial port (ser2net) and its SSH service.  Here that board is the image from
+``python -m harness.image.build``, started from the one QEMU definition, ``harness/envs/qemu-aarch64.yaml``
+(labgrid's own ``QEMUDriver.get_qemu_base_args()``), with three changes: the serial console goes to a pty (a
+"serial port" the exporter can export like a USB adapter's tty), there is no monitor, and the SSH port is
+forwarded on the command line instead of over QMP.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import socket
 import time
 from pathlib import Path
 
+from labgrid import Environment
+from labgrid.util.helper import get_free_port
+
+from harness import paths
+from harness.drivers.qemudriver import BoardQEMUDriver
 from harness.errors import StageError
 from harness.farm.processes import ProcessSet
 
 PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+) \(label serial0\)")
+QEMU_ENV = paths.repo_root() / "harness" / "envs" / "qemu-aarch64.yaml"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def qemu_argv(board_out: Path, ssh_port: int) -> list[str]:
-    """board.json's QEMU command, serial on a pty, SSH forwarded from 127.0.0.1:ssh_port."""
-    meta_path = board_out / "board.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-        args = list(meta["qemu"]["args"])
-    except FileNotFoundError:
+def qemu_argv(board_out: Path, ssh_port: int, env_file: Path = QEMU_ENV) -> list[str]:
+    """The env's QEMU command for the board in ``board_out``: serial on a pty, SSH on 127.0.0.1:ssh_port."""
+    if not (board_out / "rootfs.ext4").is_file():
         raise StageError(
             "booting",
-            f"{meta_path}: board: expected a built board, got missing (python -m harness.board.build)",
-        ) from None
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise StageError("booting", f"{meta_path}: qemu.args: expected a list, got {e!r}") from None
-    args = [a.replace("{port}", str(ssh_port)) for a in args if a != "-nographic"]
-    return [*args, "-display", "none", "-monitor", "none", "-serial", "pty"]
+            f"{board_out}: board: expected a built board, got missing (python -m harness.image.build)",
+        )
+    saved = os.environ.get("LG_ARMSTFT_BOARD_OUT")
+    os.environ["LG_ARMSTFT_BOARD_OUT"] = str(board_out)  # the env's !template paths
+    try:
+        target = Environment(str(env_file)).get_target("main")
+        try:
+            args = target.get_driver(BoardQEMUDriver, activate=False).get_qemu_base_args()
+        finally:
+            target.cleanup()
+    finally:
+        if saved is None:
+            os.environ.pop("LG_ARMSTFT_BOARD_OUT")
+        else:
+            os.environ["LG_ARMSTFT_BOARD_OUT"] = saved
+    nic = args.index("-nic") + 1
+    args[nic] += f",hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
+    return [*(a for a in args if a != "-nographic"), "-display", "none", "-monitor", "none", "-serial", "pty"]
 
 
 class EmulatedBoard:
@@ -51,7 +60,7 @@ class EmulatedBoard:
         self.board_out = Path(board_out)
         self.procs = procs
         self.name = name
-        self.ssh_port = free_port()
+        self.ssh_port = get_free_port()
         self.serial: str | None = None
         self.key = self.board_out / "ssh" / "id_ed25519"
         self.known_hosts = self.board_out / "ssh" / "known_hosts_entry"

@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from labgrid.util.helper import get_free_port
+
 from harness import paths
 from harness.errors import StageError
-from harness.farm.board import EmulatedBoard, free_port
+from harness.farm.board import EmulatedBoard
 from harness.farm.processes import ProcessSet, processes_mentioning
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +47,7 @@ class LoopbackFarm:
         self.workdir = Path(workdir)
         self.procs = ProcessSet(self.workdir / "logs")
         self.board = EmulatedBoard(board_out, self.procs)
-        self.port = free_port()
+        self.port = get_free_port()
         self.address = f"127.0.0.1:{self.port}"
 
     # --- lifecycle ---------------------------------------------------------------------------------------

@@ -12,48 +12,21 @@ import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from labgrid import Environment
 
-REPO = Path(__file__).resolve().parents[2]
-FARM_ENV = REPO / "harness" / "envs" / "farm-qemu.yaml"
+from tests.boards.conftest import FARM_ENV, LEAN_BENCH, board_out, junit_outcomes, run_pytest
+
 MUST_FAIL = Path(__file__).resolve().parent / "limits" / "must-fail.yaml"
 OTHER = {"user": "other-user", "host": "other-host"}
-#: a bench that only needs to produce rows (CI time): one thread, three iterations per case
-LEAN_BENCH = "--quick --threads 1 --iterations 3 --seconds 0.1"
+#: QEMU user networking hands its first guest this address by DHCP (QEMU's documented default)
+QEMU_GUEST_ADDRESS = "10.0.2.15"
 
 
-def run_suite(farm, results_root: Path, *paths: str, extra_env: dict[str, str] | None = None, bench: str):
-    """``python -m pytest --lg-env farm-qemu.yaml PATHS`` as the place's owner; returns (proc, run folder)."""
-    env = {**farm.client_env(), **(extra_env or {})}
-    env.pop("LG_ENV", None)
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--lg-env",
-        str(FARM_ENV),
-        f"--armstft-results-root={results_root}",
-        f"--armstft-bench-args={bench}",
-        *paths,
-    ]
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
-    runs = sorted((results_root / "farm-qemu").glob("*"))
-    assert runs, f"no results folder written; pytest said:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-    return proc, runs[-1]
-
-
-def junit_outcomes(run: Path) -> dict[str, str]:
-    outcomes = {}
-    for case in ET.parse(run / "junit.xml").getroot().iter("testcase"):
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[case.get("name")] = kinds[0] if kinds else "passed"
-    return outcomes
+def outcome(run: Path, name: str) -> str:
+    return next(kind for (_, test), kind in junit_outcomes(run).items() if test == name)
 
 
 @pytest.fixture()
@@ -82,32 +55,77 @@ def test_place_is_exclusive(farm):
     assert farm.client("release", **OTHER).returncode == 0
 
 
-def test_hil_suite_through_remote_place(acquired, tmp_path):
-    proc, run = run_suite(acquired, tmp_path / "results", "tests/hil", bench="--quick")
+def test_hil_suite_through_remote_place(farm_suite_run):
+    proc, run = farm_suite_run
     assert proc.returncode == 0, proc.stdout[-4000:]
-    outcomes = junit_outcomes(run)
-    assert outcomes.get("test_p99_within_board_limits") == "passed", outcomes
-    assert outcomes.get("test_verify_default_bundle_passes") == "passed", outcomes
+    assert outcome(run, "test_p99_within_board_limits") == "passed"
+    assert outcome(run, "test_verify_pushed_bundle_passes") == "passed"
+    assert {kind for kind in junit_outcomes(run).values()} == {"passed"}
     meta = json.loads((run / "run.json").read_text())
     assert meta["limits_asserted"] is True and meta["limits_ok"] is True
     assert (run / "board" / "bench.json").is_file() and (run / "report.md").is_file()
-    assert "console-ok" in (run / "console_main").read_text(errors="replace")  # the serial went via ser2net
+    assert "console-ok-" in (run / "console_main").read_text(errors="replace")  # the serial went via ser2net
 
 
 def test_limits_enforced_on_a_feature_tagged_board(acquired, tmp_path):
-    proc, run = run_suite(
-        acquired,
-        tmp_path / "results",
+    proc, run = run_pytest(
+        tmp_path,
+        "--lg-env",
+        str(FARM_ENV),
+        f"--armstft-bench-args={LEAN_BENCH}",
         "tests/hil/test_limits.py",
-        extra_env={"ARMSTFT_LIMITS": str(MUST_FAIL)},
-        bench=LEAN_BENCH,
+        env={**acquired.client_env(), "ARMSTFT_LIMITS": str(MUST_FAIL)},
     )
     assert proc.returncode == 1, proc.stdout[-4000:]
-    assert junit_outcomes(run) == {"test_p99_within_board_limits": "failure"}
+    assert junit_outcomes(run) == {("tests.hil.test_limits", "test_p99_within_board_limits"): "failure"}
     verdict = json.loads((run / "board" / "limits.json").read_text())
     assert verdict["ok"] is False and verdict["checks"]
     assert all(not c["ok"] for c in verdict["checks"])
     assert "over" in verdict["summary"] and "must-fail.yaml" in verdict["summary"]
+
+
+def test_labgrid_path_refuses_a_board_with_another_host_key(acquired, tmp_path):
+    """The env's BoardSSHDriver pins the key: a board-out folder whose known_hosts_entry is another key."""
+    fake = tmp_path / "board-out"
+    (fake / "ssh").mkdir(parents=True)
+    (fake / "ssh" / "id_ed25519").symlink_to(board_out() / "ssh" / "id_ed25519")
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    (fake / "ssh" / "known_hosts_entry").write_text(
+        " ".join(other.with_suffix(".pub").read_text().split()[:2])
+    )
+    env = {**acquired.client_env(), "LG_ARMSTFT_BOARD_OUT": str(fake)}
+    proc, run = run_pytest(
+        tmp_path,
+        "--lg-env",
+        str(FARM_ENV),
+        "tests/hil/test_boot.py::test_ssh_reaches_an_aarch64_board",
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    failure = json.loads((run / "run.json").read_text())["failure"]
+    assert failure["stage"] == "ssh"
+    assert "host key: expected a pinned key, got a different ssh-ed25519 key" in failure["message"]
+
+
+def test_sdmux_strategy_reads_the_board_address_from_its_console(acquired, monkeypatch):
+    """The SD-mux strategy's DHCP-board step (``address_from``), run on the farm board's serial console."""
+    for key, value in acquired.client_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LG_ARMSTFT_BOARD_OUT", str(board_out()))
+    target = Environment(str(FARM_ENV)).get_target("main")
+    try:
+        strategy = target.get_strategy()
+        strategy.address_from = "eth0"
+        strategy.transition("shell")
+        assert strategy.network.address == QEMU_GUEST_ADDRESS
+        strategy.address_from = "eth9"
+        strategy.ssh_wait = 0.0
+        with pytest.raises(Exception, match="the board has no IPv4 address on eth9"):
+            strategy.read_address()
+    finally:
+        strategy.transition("off")
+        target.cleanup()
 
 
 def test_other_client_cannot_use_a_held_place(acquired, tmp_path):

@@ -1,56 +1,59 @@
-"""Fixtures of the board-neutral HIL suite: run with ``python -m pytest --lg-env <env.yaml> tests/hil``.
+"""Fixtures of the board-neutral HIL suite, for any way of reaching a board:
 
-Each expensive board step runs once per session and is shared by the tests that judge it: one boot, one
-``info`` + ``verify`` + ``verify <corrupted>`` batch in a single board-side Python process (``import torch``
-costs ~15 s on the emulated board), one ``bench``.  Board differences live in the env file, never here.
+    python -m pytest --lg-env harness/envs/<board>.yaml tests/hil      # a labgrid env (emulated, desk, farm)
+    python -m pytest --armstft-ssh root@<address> tests/hil             # a board reached by address
+
+Each expensive board step runs once per session and is shared by the tests that judge it: one checked push
+of the host's bundle, one ``info`` + ``verify`` batch in a single board-side Python process (``import torch``
+costs ~25 s on the emulated board), one ``bench``.  Board differences live in the env file, never here.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the repo root on sys.path
-    sys.path.insert(0, str(REPO))
+from harness.errors import StageError
+from harness.steps.device import bench_command, corrupt_copy, device_plan, run_device_checks
+from harness.steps.push import push_bundle
 
-import pytest  # noqa: E402
-
-from harness.errors import StageError  # noqa: E402
-from harness.hilsteps import bench_command, corrupt_copy, run_device_checks  # noqa: E402
-
-pytest_plugins = ("harness.plugin",)
+pytest_plugins = ("harness.pytestplugin",)
 
 
 @pytest.fixture(scope="session")
-def device_steps(board, board_options, results, request, tmp_path_factory):
-    """info, verify (board's bundle) and verify (corrupted copy pushed from host), in one board process."""
+def host_bundle(request):
+    return request.config.option.armstft_bundle
+
+
+@pytest.fixture(scope="session")
+def pushed_bundle(board, board_workdir, host_bundle, results) -> str:
+    """The host's bundle on the board, checked by hash before anything uses it."""
+    path = push_bundle(board, host_bundle, board_workdir, stage="pushing")
+    results.update_meta(bundle_on_board=path, bundle=str(host_bundle))
+    return path
+
+
+@pytest.fixture(scope="session")
+def device_steps(
+    board, board_workdir, board_facts, pushed_bundle, host_bundle, results, request, tmp_path_factory
+):
+    """info, verify (pushed bundle, a corrupted copy of it, the image's own bundle) in one board process."""
     stage = "verifying"
-    workdir = board_options["workdir"]
-    bundle = board_options["bundle"]
+    victim = corrupt_copy(host_bundle, tmp_path_factory.mktemp("bundle") / "corrupt")
+    remote_corrupt = f"{board_workdir}/corrupt-bundle"
+    board.put(victim.parent, remote_corrupt, stage=stage)
+    plan = device_plan(pushed_bundle, remote_corrupt, board_facts.installed_bundle)
     timeout = request.config.option.armstft_step_timeout
-    board.run(["rm", "-rf", workdir], stage=stage, timeout=60)
-    board.run(["mkdir", "-p", workdir], stage=stage, timeout=60)
-
-    local = tmp_path_factory.mktemp("bundle")
-    board.get(bundle, local / "pristine", stage=stage)
-    victim = corrupt_copy(local / "pristine", local / "corrupt")
-    remote_corrupt = f"{workdir}/corrupt-bundle"
-    board.put(local / "corrupt", remote_corrupt, stage=stage)
-
-    return run_device_checks(
-        board, results, bundle, remote_corrupt, victim.name, workdir=workdir, stage=stage, timeout=timeout
-    )
+    steps = run_device_checks(board, results, plan, workdir=board_workdir, stage=stage, timeout=timeout)
+    steps["verify-corrupt"]["corrupted_file"] = victim.name
+    return steps
 
 
 @pytest.fixture(scope="session")
-def bench_run(board, board_options, results, request):
+def bench_run(board, board_workdir, pushed_bundle, results, request):
     """``armstft bench`` on the board; its JSON (rewritten after each case) is copied back even on failure."""
     stage = "benchmarking"
-    workdir = board_options["workdir"]
-    remote_out = f"{workdir}/bench.json"
-    board.run(["mkdir", "-p", workdir], stage=stage, timeout=60)
-    argv = bench_command(board_options["bundle"], remote_out, request.config.option.armstft_bench_args)
+    remote_out = f"{board_workdir}/bench.json"
+    argv = bench_command(pushed_bundle, remote_out, request.config.option.armstft_bench_args)
     try:
         run = board.run(argv, stage=stage, timeout=request.config.option.armstft_bench_timeout)
     finally:
@@ -61,7 +64,7 @@ def bench_run(board, board_options, results, request):
     return run
 
 
-def _fetch_partial(board, remote: str, local: Path, stage: str) -> None:
+def _fetch_partial(board, remote: str, local, stage: str) -> None:
     """Copy back whatever bench JSON exists; a dead board must not hide the error that killed the bench."""
     try:
         if board.run(["test", "-f", remote], stage=stage, timeout=60).returncode == 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.report.boardjson import load_bench
+from harness.results.boardjson import load_bench
 
 pytestmark = pytest.mark.stage("benchmarking")
 

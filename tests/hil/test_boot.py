@@ -1,19 +1,23 @@
-"""Boot: the board reaches a shell on its serial console within the env's stated budget, then SSH."""
+"""Boot and reach: the serial console answers (where the board has one), then SSH reaches the same board."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
+console = pytest.mark.lg_feature("serial-console")
 
+
+@console
 @pytest.mark.stage("booting")
-def test_boot_reaches_shell_within_budget(board_shell, powered_board):
-    budget = board_shell.login_timeout
-    assert powered_board.boot_seconds is not None
-    assert powered_board.boot_seconds <= budget, f"boot took {powered_board.boot_seconds:.1f} s > {budget} s"
-    out, _, rc = board_shell.run("echo console-ok")
-    assert (out, rc) == (["console-ok"], 0)
+def test_console_answers(board_shell):
+    token = secrets.token_hex(8)  # an echo of a fresh token cannot be an old line of the boot log
+    out, _, rc = board_shell.run(f"echo console-ok-{token}")
+    assert (out, rc) == ([f"console-ok-{token}"], 0)
 
 
+@console
 @pytest.mark.stage("booting")
 def test_machine_is_aarch64_on_console(board_shell):
     out, _, rc = board_shell.run("uname -m")
@@ -22,10 +26,16 @@ def test_machine_is_aarch64_on_console(board_shell):
 
 
 @pytest.mark.stage("ssh")
-def test_ssh_reaches_the_same_board(board, board_shell):
+def test_ssh_reaches_an_aarch64_board(board):
     result = board.run(["uname", "-m"], stage="ssh", timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "aarch64"
-    # ssh implies shell: the serial console still answers after SSH came up, without a reboot
-    out, _, rc = board_shell.run("cat /proc/uptime")
-    assert rc == 0 and float(out[0].split()[0]) > 0
+
+
+@console
+@pytest.mark.stage("ssh")
+def test_console_and_ssh_are_the_same_boot(board, board_shell):
+    # ssh implies shell: the serial console still answers after SSH came up, and both see one boot
+    ssh_boot = board.run(["cat", "/proc/sys/kernel/random/boot_id"], stage="ssh", timeout=30).stdout.strip()
+    out, _, rc = board_shell.run("cat /proc/sys/kernel/random/boot_id")
+    assert rc == 0 and out == [ssh_boot]

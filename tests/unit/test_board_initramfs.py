@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import initramfs, kernel
-from harness.board.layout import Layout
+from harness.image import initramfs, kernel
+from harness.image.layout import Layout
 
 needs_cpio = pytest.mark.skipif(
     shutil.which("cpio") is None, reason="cpio not installed (scripts/deps/apt.txt)"
@@ -91,7 +91,7 @@ def test_real_kernel_has_what_the_board_needs() -> None:
     """Against the cached Debian kernel (after one build): every board module resolves, crc32c included."""
     moddirs = sorted((Layout.default().work / "kernel/lib/modules").glob("*/modules.dep"))
     if not moddirs:
-        pytest.skip("no unpacked kernel in the board cache yet (run python -m harness.board.build)")
+        pytest.skip("no unpacked kernel in the board cache yet (run python -m harness.image.build)")
     order = kernel.load_order(moddirs[-1].parent)
     names = [p.rsplit("/", 1)[-1] for p in order]
     for needed in ("virtio_blk.ko", "virtio_net.ko", "virtio_pci.ko", "ext4.ko", "crc32c_generic.ko"):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import apt, elfcheck, ext4, keys, rootfs, sysconfig, wheels
-from harness.board.layout import Layout
+from harness.image import apt, elfcheck, ext4, keys, rootfs, sysconfig, wheels
+from harness.image.layout import Layout
 
 SIM = """\
 NOTE: This is only a simulation!
@@ -42,7 +42,7 @@ def test_busybox_applet_table_is_found_in_the_binary() -> None:
 def test_busybox_applets_of_the_real_debian_binary() -> None:
     bb = Layout.default().rootfs / "usr/bin/busybox"
     if not bb.is_file():
-        pytest.skip("no board root tree in the cache yet (run python -m harness.board.build)")
+        pytest.skip("no board root tree in the cache yet (run python -m harness.image.build)")
     names = rootfs.busybox_applets(bb.read_bytes())
     for needed in ("sh", "init", "udhcpc", "switch_root", "insmod", "ip", "mount", "hostname", "poweroff"):
         assert needed in names
@@ -62,7 +62,7 @@ def test_elf_check_finds_a_missing_library_and_a_host_binary(tmp_path: Path) -> 
     tree = Layout.default().rootfs
     libstdcxx = sorted((tree / "usr/lib/aarch64-linux-gnu").glob("libstdc++.so.6.*"))
     if not libstdcxx:
-        pytest.skip("no board root tree in the cache yet (run python -m harness.board.build)")
+        pytest.skip("no board root tree in the cache yet (run python -m harness.image.build)")
     root = tmp_path / "root"
     libdir = root / "usr/lib/aarch64-linux-gnu"
     libdir.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The board's armstft wheel is built from a snapshot of the clone, as harness.board.build does it.
+"""The board's armstft wheel is built from a snapshot of the clone, as harness.image.build does it.
 
 Why: the image builder copies the sources aside and keys its rebuild on that copy.  A file the build reads but
 the snapshot lacks (scripts/lib/apt-arm64.sh once was) passed CI on a warm cache and failed every new user, so
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import wheels
+from harness.image import wheels
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,6 +90,9 @@ def test_aarch64_wheel_builds_from_a_fresh_snapshot(tmp_path: Path) -> None:
     with zipfile.ZipFile(whl) as z:
         objects = [n for n in z.namelist() if n.startswith("armstft/") and n.endswith(".so")]
         assert objects, z.namelist()
+        assert not [n for n in z.namelist() if n.startswith("harness/")], (
+            "the board wheel carries the harness"
+        )
         for name in objects:
             elf = z.read(name)
             assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == 183, name  # EM_AARCH64

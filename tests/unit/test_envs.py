@@ -11,26 +11,22 @@ their config is loaded here, their binding is proven for real by tests/boards/te
 from __future__ import annotations
 
 import os
-import sys
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from labgrid import Environment
+from labgrid.exceptions import NoResourceFoundError
+from labgrid.factory import target_factory
+from labgrid.remote.config import ResourceConfig
+from labgrid.remote.exporter import exports
+from labgrid.resource.common import ManagedResource
+from labgrid.util.yaml import load as labgrid_yaml
+
+from harness.results.limits import load_limits
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from labgrid import Environment  # noqa: E402
-from labgrid.exceptions import NoResourceFoundError  # noqa: E402
-from labgrid.factory import target_factory  # noqa: E402
-from labgrid.remote.config import ResourceConfig  # noqa: E402
-from labgrid.remote.exporter import exports  # noqa: E402
-from labgrid.resource.common import ManagedResource  # noqa: E402
-from labgrid.util.yaml import load as labgrid_yaml  # noqa: E402
-
-from harness.latency import load_limits  # noqa: E402
-
 ENVS = sorted((REPO / "harness" / "envs").glob("*.yaml"))
 EXPORTER_CONFIGS = sorted((REPO / "harness" / "farm").glob("exporter-*.yaml"))
 STRATEGIES = {"QEMUBoardStrategy", "SDMuxBoardStrategy"}
@@ -118,6 +114,12 @@ def test_sd_card_image_comes_from_the_kas_deploy_folder(monkeypatch):
         assert strategy.image_path() == Path("/srv/images/test.wic.bz2")
     finally:
         target.cleanup()
+
+
+@pytest.mark.parametrize("path", EXPORTER_CONFIGS, ids=lambda p: p.name)
+def test_exporter_config_names_only_env_files_that_exist(path):
+    named = set(re.findall(r"harness/envs/[\w.-]+\.yaml", path.read_text()))
+    assert all((REPO / n).is_file() for n in named), named
 
 
 @pytest.mark.parametrize("path", EXPORTER_CONFIGS, ids=lambda p: p.name)

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from harness.boardcmd import board_command
-from harness.hilsteps import corrupt_copy
-from harness.hostkey import HostKeyError, expected_keys
+from harness.drivers.hostkeys import HostKeyError, pinned_keys
+from harness.drivers.transport import board_command
 from harness.procs import group_members, kill_group, processes_matching
 from harness.run import Progress
+from harness.steps.device import corrupt_copy
 
 
 def test_known_hosts_entry_parses_ignoring_host_patterns(tmp_path):
@@ -21,16 +21,16 @@ def test_known_hosts_entry_parses_ignoring_host_patterns(tmp_path):
     f.write_text(
         "# baked in\n[127.0.0.1]:2222 ssh-ed25519 AAAAC3Nz keycomment\n* ecdsa-sha2-nistp256 AAAAE2\n"
     )
-    assert expected_keys(f) == {("ssh-ed25519", "AAAAC3Nz"), ("ecdsa-sha2-nistp256", "AAAAE2")}
+    assert pinned_keys(f) == {("ssh-ed25519", "AAAAC3Nz"), ("ecdsa-sha2-nistp256", "AAAAE2")}
 
 
 def test_known_hosts_without_a_key_is_a_clear_error(tmp_path):
     f = tmp_path / "known_hosts_entry"
     f.write_text("# nothing\n")
     with pytest.raises(HostKeyError, match="known_hosts_entry: no host key found"):
-        expected_keys(f)
+        pinned_keys(f)
     with pytest.raises(HostKeyError, match="missing: cannot read"):
-        expected_keys(tmp_path / "missing")
+        pinned_keys(tmp_path / "missing")
 
 
 def test_corrupt_copy_flips_the_largest_model_file_only(tmp_path):

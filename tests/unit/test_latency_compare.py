@@ -1,4 +1,4 @@
-"""Limits files, the limits judge, the run comparison and the direct-SSH argument parsing, on the host.
+"""Limits files, the limits judge, the run comparison and the SSH target parsing, on the host.
 
 Bench documents here are written by the real ``armstft bench`` CLI schema (``armstft.bench/1``) with chosen
 numbers, so every verdict is known in advance and each check is shown to fail as well as to pass.
@@ -7,41 +7,26 @@ numbers, so every verdict is known in advance and each check is shown to fail as
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from harness import compare as compare_cli  # noqa: E402
-from harness import latency  # noqa: E402
-from harness.bundlepush import bundle_digest, local_hashes  # noqa: E402
-from harness.report.boardjson import load_bench  # noqa: E402
-from harness.sshboard import SSHTarget  # noqa: E402
+from harness.drivers.ssh import SSHTarget
+from harness.errors import StageError
+from harness.results import compare as compare_cli
+from harness.results import limits as latency
+from harness.results.boardjson import load_bench
+from harness.results.report import render
+from harness.results.runfolder import RunResults
+from harness.steps.push import bundle_digest, local_hashes
+from tests.unit.benchdocs import bench_row
 
 
 def bench_doc(p99: dict[tuple[str, str, str, str, int], float]) -> dict:
-    rows = []
-    for (stage, variant, backend, mode, threads), value in p99.items():
-        rows.append(
-            {
-                "stage": stage,
-                "variant": variant,
-                "backend": backend,
-                "mode": mode,
-                "threads": threads,
-                "iterations": 20,
-                "p50_ms": value / 2,
-                "p90_ms": value * 0.9,
-                "p99_ms": value,
-                "max_ms": value * 1.1,
-                "rtf": 0.01,
-                "peak_rss_kb": 1000,
-            }
-        )
+    rows = [
+        bench_row(stage, variant, backend, mode, threads, p50=value / 2, p99=value)
+        for (stage, variant, backend, mode, threads), value in p99.items()
+    ]
     return {"schema": "armstft.bench/1", "complete": True, "results": rows}
 
 
@@ -134,34 +119,33 @@ def test_latency_cli_check_and_suggest(tmp_path, capsys):
     assert latency.main(["check", str(slower), str(suggested)]) == 1
     assert "OVER" in capsys.readouterr().out
     assert latency.main(["check", str(tmp_path / "missing"), str(suggested)]) == 2
-    assert capsys.readouterr().err.startswith("harness.latency: error: ")
+    assert capsys.readouterr().err.startswith("harness.results.limits: error: ")
 
 
 # --- compare ---------------------------------------------------------------------------------------------
 
 
-def test_compare_flags_regressions_and_writes_into_the_run(tmp_path, capsys):
+def test_compare_flags_regressions_and_never_writes_into_the_run(tmp_path, capsys):
     old = write_run(tmp_path, "old", BASE)
     changed = dict(BASE)
     changed[("model", "fp32", "aten", "clip", 1)] = 130.0  # +30 %: regression
     changed[("stft", "fp32", "armstft", "clip", 1)] = 0.5  # -50 %: improvement
     changed[("stft", "fp32", "aten", "stream", 1)] = 0.24  # +20 % but +0.04 ms: jitter, not news
     new = write_run(tmp_path, "new", changed)
-    assert compare_cli.main([str(new), str(old)]) == 1
+    before = sorted(p.name for p in new.rglob("*"))
+    out_json = tmp_path / "compare.json"
+    assert compare_cli.main([str(new), str(old), "--json", str(out_json)]) == 1
     out = capsys.readouterr().out
     assert "**1 regression(s)**" in out and "**REGRESSION**" in out
-    doc = json.loads((new / "compare.json").read_text())
+    doc = json.loads(out_json.read_text())
     verdicts = {(e["case"], e["series"]): e["verdict"] for e in doc["entries"]}
     assert verdicts[("model clip 1t", "fp32 aten")] == "regression"
     assert verdicts[("stft clip 1t", "fp32 armstft")] == "improvement"
     assert verdicts[("stft stream 1t", "fp32 aten")] == "same"
-    assert (new / "compare.md").read_text().startswith("## Comparison")
+    assert sorted(p.name for p in new.rglob("*")) == before  # the finished run is untouched
 
 
 def test_verdicts_show_in_the_run_report(tmp_path):
-    from harness.report.markdown import render
-    from harness.report.results import RunResults
-
     old = write_run(tmp_path, "old", BASE)
     new = write_run(tmp_path, "new", {k: v * 2 for k, v in BASE.items()})
     RunResults(new).update_meta(board="t", status="passed")
@@ -171,21 +155,18 @@ def test_verdicts_show_in_the_run_report(tmp_path):
     )
     verdict = latency.judge(rows, limits, "t.yaml")
     RunResults(new).write_board_json("limits", verdict.to_json())
-    assert compare_cli.main([str(new), str(old)]) == 1  # re-renders the report of a run folder
-    report = (new / "report.md").read_text()
+    report = render(RunResults(new), baseline=old).read_text()
     assert "## Latency limits" in report and "**OVER LIMITS**" in report
     assert "| model clip 1t | fp32 aten | 200.000 | 150.0 | **OVER** |" in report
     assert "| model clip 1t | int8 aten | 160.000 | 170.0 | ok |" in report
     assert "## Comparison" in report and "**REGRESSION**" in report
-    render(RunResults(new))  # a later re-render keeps both sections
-    assert "## Comparison" in (new / "report.md").read_text()
+    assert "## Comparison" not in render(RunResults(new)).read_text()  # only when asked for
 
 
 def test_compare_against_a_baseline_file_same_run_is_clean(tmp_path, capsys):
     run = write_run(tmp_path, "run", BASE)
-    assert compare_cli.main([str(run), str(run / "board" / "bench.json"), "--no-write"]) == 0
+    assert compare_cli.main([str(run), str(run / "board" / "bench.json")]) == 0
     assert "No regression." in capsys.readouterr().out
-    assert not (run / "compare.md").exists()
 
 
 def test_compare_bad_input_is_one_line(tmp_path, capsys):
@@ -194,11 +175,11 @@ def test_compare_bad_input_is_one_line(tmp_path, capsys):
     assert compare_cli.main([str(bad), str(bad)]) == 2
     assert (
         capsys.readouterr().err.strip()
-        == f"harness.compare: error: {bad}: schema: expected armstft.bench/1, got other"
+        == f"harness.results.compare: error: {bad}: schema: expected armstft.bench/1, got other"
     )
 
 
-# --- direct-SSH pieces -----------------------------------------------------------------------------------
+# --- SSH target and bundle pieces -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -215,7 +196,7 @@ def test_ssh_target_parse(text, target):
 
 @pytest.mark.parametrize("text", ["10.0.0.5", "@host", "root@", "root@host:99999", "root@host:ssh"])
 def test_ssh_target_rejects(text):
-    with pytest.raises(ValueError, match="--host: expected"):
+    with pytest.raises(ValueError, match="--armstft-ssh: expected"):
         SSHTarget.parse(text)
 
 
@@ -228,3 +209,19 @@ def test_bundle_digest_follows_content(tmp_path):
     (bundle / "model.pt").write_bytes(b"\x00" * 9 + b"\x01")
     assert bundle_digest(local_hashes(bundle)) != first
     assert len(first) == 16
+
+
+def test_bundle_with_a_link_or_a_subfolder_is_refused_before_hashing(tmp_path):
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text("{}")
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("private")
+    (bundle / "model.pt").symlink_to(secret)
+    with pytest.raises(StageError, match=r"model\.pt: expected a regular file, got a symbolic link"):
+        local_hashes(bundle)
+    (bundle / "model.pt").unlink()
+    (bundle / "sub").mkdir()
+    (bundle / "sub" / "x").write_text("x")
+    with pytest.raises(StageError, match="expected a flat folder of files, got a subfolder"):
+        local_hashes(bundle)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.board.layout import Layout
+from harness.image.layout import Layout
 
 REPO = Path(__file__).resolve().parents[2]
 

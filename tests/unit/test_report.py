@@ -10,30 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.boardjson import BoardJSONError, load_bench, parse_bench
-from harness.report.markdown import render
-from harness.report.plot import plot_latency
-from harness.report.results import RunResults
+from harness.results.boardjson import BoardJSONError, load_bench, parse_bench
+from harness.results.plot import plot_latency
+from harness.results.report import render
+from harness.results.runfolder import RunResults
+from tests.unit.benchdocs import bench_row
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def row(stage="stft", variant="fp32", backend="aten", mode="clip", threads=1, p50=8.0, p99=14.0):
-    return {
-        "stage": stage,
-        "variant": variant,
-        "backend": backend,
-        "mode": mode,
-        "threads": threads,
-        "iterations": 20,
-        "p50_ms": p50,
-        "p90_ms": (p50 + p99) / 2,
-        "p99_ms": p99,
-        "max_ms": p99 + 1,
-        "rtf": p50 / 1000,
-        "peak_rss_kb": 240000,
-    }
+row = bench_row
 
 
 BENCH = {
@@ -122,6 +109,28 @@ def test_plot_writes_a_png(tmp_path):
     assert data.startswith(PNG_MAGIC) and len(data) > 10_000
 
 
+def test_plot_gives_streaming_its_own_panel(tmp_path, monkeypatch):
+    """Streaming rows get their own panel, and every panel a log axis: sub-millisecond bars stay visible."""
+    import matplotlib.figure
+
+    titles = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        titles.extend((ax.get_title(), ax.get_yscale()) for ax in fig.axes)
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    _, rows = parse_bench(BENCH, Path("bench.json"))
+    plot_latency(rows, tmp_path / "latency.png", "b")
+    assert [t for t, _ in titles] == [
+        "b: stft, whole clip per call",
+        "b: stft, streaming, one hop per call",
+        "b: model, whole clip per call",
+    ]
+    assert {scale for _, scale in titles} == {"log"}
+
+
 def test_plot_with_nothing_to_plot_writes_nothing(tmp_path):
     assert plot_latency([], tmp_path / "latency.png", "x") is None
     assert not (tmp_path / "latency.png").exists()
@@ -173,12 +182,12 @@ def test_report_survives_bad_board_json(run):
 
 def test_report_cli_rerenders_and_rejects_a_missing_folder(run, tmp_path):
     ok = subprocess.run(
-        [sys.executable, "-m", "harness.report", str(run.root)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "harness.results", str(run.root)], cwd=REPO, capture_output=True, text=True
     )
     assert ok.returncode == 0, ok.stderr
     assert (run.root / "report.md").is_file()
     bad = subprocess.run(
-        [sys.executable, "-m", "harness.report", str(tmp_path / "nope")],
+        [sys.executable, "-m", "harness.results", str(tmp_path / "nope")],
         cwd=REPO,
         capture_output=True,
         text=True,

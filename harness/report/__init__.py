@@ -1,1 +1,0 @@
-"""Results folders and the human report: written while a run goes, readable after a run that died midway."""
