@@ -109,3 +109,14 @@ def run_measured(argv: list[str], scratch: Path) -> tuple[int, str, int]:
         env={**os.environ, "PEAK_FILE": str(peak)},
     )
     return proc.returncode, proc.stderr, int(peak.read_text())
+
+
+def verify_refuses(
+    run_cli: Callable[..., tuple[int, dict[str, Any], str]], bundle: Path, message: str
+) -> str:
+    """`armstft verify bundle` is bad input: exit 2, no case run, ``message`` in one line of stderr."""
+    code, doc, err = run_cli("verify", str(bundle))
+    assert code == 2 and doc["ok"] is False and doc["cases"] == [], err
+    assert message in err and message in doc["error"], err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
