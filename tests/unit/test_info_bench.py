@@ -244,15 +244,33 @@ def test_bench_out_on_a_full_disk_leaves_nothing_behind(run_cli, small_fs) -> No
 
 
 def test_bench_out_filling_up_midway_keeps_the_results_so_far(small_fs) -> None:
-    """Four pages of tmpfs: the document fits until it outgrows one page twice over; the last whole
-    document stays, with the rows measured before the disk filled."""
-    fs = small_fs("16k")
-    proc = _bench(
-        fs / "b.json", "--threads", "1,2", "--seconds", "0.05", "--iterations", "3", "--warmup", "1"
-    )
-    _, err = proc.communicate(timeout=300)
+    """The disk fills (for real: a filler file written until ENOSPC) once three rows are on it; the run
+    ends with exit 2 and the last whole document, with those rows, stays."""
+    fs = small_fs("1m")
+    out = fs / "b.json"
+    proc = _bench(out, "--threads", "1,2", "--seconds", "0.3", "--warmup", "1")
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if len(json.loads(out.read_text())["results"]) >= 3:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        filler = os.open(fs / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(filler, b"x" * 4096):
+                pass
+        except OSError:  # ENOSPC: the disk is full
+            pass
+        finally:
+            os.close(filler)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
     assert proc.returncode == 2, err
     assert "b.json: --out: expected a writable file, got No space left on device (errno 28)" in err
-    saved = json.loads((fs / "b.json").read_text())
+    saved = json.loads(out.read_text())
     assert saved["complete"] is False and len(saved["results"]) >= 3
-    assert [p.name for p in fs.iterdir()] == ["b.json"]
+    assert sorted(p.name for p in fs.iterdir()) == ["b.json", "filler"]
