@@ -11,7 +11,8 @@
 # runs setup.py with the target's CC and sysconfig.  Prints the wheel's path as its last line.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}/fft
+# shellcheck source=lib/paths.sh
+source "$repo/scripts/lib/paths.sh"
 out=${1:-$repo/dist/aarch64}
 cc=${CROSS_CC:-aarch64-linux-gnu-gcc}
 python=${PYTHON:-python3}
@@ -20,19 +21,21 @@ log() { printf '[build-aarch64-wheel] %s\n' "$*" >&2; }
 
 command -v "$cc" >/dev/null || { echo "build-aarch64-wheel: error: $cc: expected the cross compiler (apt: gcc-aarch64-linux-gnu), got nothing" >&2; exit 2; }
 
-# --- 1. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64, via a private apt state in the cache ---------
-inc=$cache/arm64-include
+# --- 1. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64 (a download), via a private apt state ---------
+inc=$ARMSTFT_DOWNLOADS/arm64-python-headers
 if [[ ! -f $inc/usr/include/aarch64-linux-gnu/python$pyver/pyconfig.h ]]; then
-    apt=$cache/apt-arm64
+    apt=$ARMSTFT_DOWNLOADS/apt-arm64
     # shellcheck source=lib/apt-arm64.sh
     source "$repo/scripts/lib/apt-arm64.sh"
     apt_arm64_init "$apt"
     opts=("${APT_ARM64[@]}")
-    mkdir -p "$inc"
     log "fetching libpython$pyver-dev:arm64 (headers only are used)"
     apt-get "${opts[@]}" -qq update >&2
     (cd "$apt" && rm -f libpython"$pyver"-dev_*.deb && apt-get "${opts[@]}" -qq download "libpython$pyver-dev" >&2)
-    dpkg-deb -x "$apt"/libpython"$pyver"-dev_*_arm64.deb "$inc"
+    # unpacked aside and moved in whole: an interrupted run never leaves a half tree that looks complete
+    rm -rf "$inc.partial" && mkdir -p "$inc.partial"
+    dpkg-deb -x "$apt"/libpython"$pyver"-dev_*_arm64.deb "$inc.partial"
+    rm -rf "$inc" && mv "$inc.partial" "$inc"
 fi
 pyinc=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [[ -f /usr/include/python$pyver/Python.h ]] && pyinc=/usr/include/python$pyver
