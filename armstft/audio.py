@@ -1,22 +1,40 @@
-"""Checks on audio before it reaches the model: a clear error, not a deep traceback or a wrong number."""
+"""Checks on audio before it reaches the model: a clear error, not a deep traceback or a wrong number.
+
+Files are sized before they are read: the file's size from ``fstat``, then its header (WAV chunks, .npy
+header), then the sample count against the config's limits, and only then the samples.
+"""
 
 from __future__ import annotations
 
-import wave
+import io
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
+from armstft import limits, wav
 from armstft.config import StftConfig
 from armstft.errors import InputError
+
+NPY_HEADER_MAX_BYTES = 10_000  # numpy's own default bound on a .npy header
+
+
+def first_bad(array: np.ndarray) -> tuple[str, object] | None:
+    """(index, value) of the first NaN/Inf in ``array``, or None when all values are finite."""
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return ", ".join(str(i) for i in index), array[index]
 
 
 def check_audio(audio: object, config: StftConfig, where: str, field: str = "audio") -> np.ndarray:
     """Return ``audio`` as a float32 (batch, samples) array, or raise :class:`InputError` saying why not.
 
     Accepted: float32 arrays of rank 1 (samples) or 2 (batch, samples), finite, between the STFT's minimum
-    length and ``config.max_seconds``. Other dtypes are refused rather than converted: int16 PCM silently
-    treated as float would give a wrong number, not an error.
+    length and ``config.max_seconds``, at most ``limits.MAX_BATCH`` rows. Other dtypes are refused rather
+    than converted: int16 PCM silently treated as float would give a wrong number, not an error.
     """
     if not isinstance(audio, np.ndarray):
         raise InputError(where, field, "a float32 array", type(audio).__name__)
@@ -27,46 +45,84 @@ def check_audio(audio: object, config: StftConfig, where: str, field: str = "aud
     if audio.size == 0:
         raise InputError(where, f"{field}.shape", "a non-empty array", str(audio.shape))
     batch = audio.reshape(1, -1) if audio.ndim == 1 else audio
-    samples = batch.shape[-1]
+    _check_shape(batch.shape, config, where, field)
+    bad = first_bad(batch)
+    if bad is not None:
+        raise InputError(where, f"{field}[{bad[0]}]", "finite samples", f"{bad[1]} (NaN/Inf)")
+    return np.ascontiguousarray(batch)
+
+
+def _check_shape(shape: tuple[int, ...], config: StftConfig, where: str, field: str) -> None:
+    rows, samples = (1, shape[0]) if len(shape) == 1 else shape
+    if rows > limits.MAX_BATCH:
+        raise InputError(where, f"{field}.shape", f"at most {limits.MAX_BATCH} rows", rows)
     if samples < config.min_samples:
         raise InputError(where, f"{field}.length", f">= {config.min_samples} samples", samples)
     if samples > config.max_samples:
         raise InputError(
             where, f"{field}.length", f"<= {config.max_samples} samples ({config.max_seconds} s)", samples
         )
-    bad = ~np.isfinite(batch)
-    if bad.any():
-        first = np.argwhere(bad)[0]
-        raise InputError(
-            where, f"{field}[{first[0]}, {first[1]}]", "finite samples", f"{batch[tuple(first)]} (NaN/Inf)"
+    if rows * config.n_freqs * config.frames(samples) > limits.STFT_MAX_VALUES:
+        raise InputError(where, f"{field}.shape", f"an STFT within {limits.STFT_MAX_VALUES} values", shape)
+
+
+def _read_npy(fd: int, size: int, config: StftConfig, where: str) -> np.ndarray:
+    head = os.pread(fd, min(size, NPY_HEADER_MAX_BYTES + 16), 0)
+    stream = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(stream)
+        reader = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         )
-    return np.ascontiguousarray(batch)
+        shape, _fortran, dtype = reader(stream, max_header_size=NPY_HEADER_MAX_BYTES)
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(where, "file", "a NumPy .npy array", f"unreadable ({err})") from None
+    if dtype != np.float32:
+        raise InputError(where, "audio.dtype", "float32", str(dtype))
+    if len(shape) not in (1, 2) or 0 in shape:
+        raise InputError(where, "audio.shape", "(samples,) or (batch, samples), non-empty", str(shape))
+    _check_shape(shape, config, where, "audio")
+    offset = stream.tell()
+    expected = int(np.prod(shape)) * 4
+    if size - offset != expected:
+        raise InputError(
+            where, "file", f"{expected} bytes of data for shape {shape}", f"{size - offset} bytes"
+        )
+    raw = os.pread(fd, size, 0)
+    if len(raw) != size:
+        raise InputError(where, "file", f"{size} bytes", f"{len(raw)} (the file changed)")
+    data = np.load(io.BytesIO(raw), allow_pickle=False)
+    return check_audio(np.ascontiguousarray(data), config, where)
+
+
+def _read_wav(fd: int, size: int, config: StftConfig, where: str) -> np.ndarray:
+    fmt = wav.read_format(fd, size, where)
+    if fmt.sample_rate != config.sample_rate:
+        raise InputError(where, "sample_rate", f"{config.sample_rate} Hz", f"{fmt.sample_rate} Hz")
+    _check_shape((fmt.samples,), config, where, "audio")
+    return check_audio(wav.read_samples(fd, fmt, where), config, where)
 
 
 def read_audio(path: Path, config: StftConfig) -> np.ndarray:
     """Load a ``.npy`` (float32) or 16-bit PCM mono ``.wav`` at the config's sample rate, checked."""
     where = str(path)
-    if not path.is_file():
-        raise InputError(where, "file", "an existing .npy or .wav file", "missing")
-    if path.suffix == ".npy":
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as err:
-            raise InputError(where, "file", "a NumPy .npy array", f"unreadable ({err})") from None
-        return check_audio(data, config, where)
-    if path.suffix == ".wav":
-        try:
-            with wave.open(str(path), "rb") as stream:
-                channels, width, rate = stream.getnchannels(), stream.getsampwidth(), stream.getframerate()
-                frames = stream.readframes(stream.getnframes())
-        except (wave.Error, EOFError) as err:
-            raise InputError(where, "file", "a PCM WAV file", f"unreadable ({err})") from None
-        if channels != 1:
-            raise InputError(where, "channels", "1 (mono)", channels)
-        if width != 2:
-            raise InputError(where, "sample_width", "2 bytes (16-bit PCM)", width)
-        if rate != config.sample_rate:
-            raise InputError(where, "sample_rate", f"{config.sample_rate} Hz", f"{rate} Hz")
-        pcm = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
-        return check_audio(pcm, config, where)
-    raise InputError(where, "suffix", ".npy or .wav", path.suffix or "none")
+    readers = {".npy": _read_npy, ".wav": _read_wav}
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise InputError(where, "file", "an existing .npy or .wav file", "missing") from None
+    except OSError as err:
+        raise InputError(where, "file", "a readable .npy or .wav file", err.strerror) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(where, "file", "a regular .npy or .wav file", "not a regular file")
+        if path.suffix not in readers:
+            raise InputError(where, "suffix", ".npy or .wav", path.suffix or "none")
+        if info.st_size > limits.AUDIO_FILE_MAX_BYTES:
+            raise InputError(
+                where, "size", f"at most {limits.mib(limits.AUDIO_FILE_MAX_BYTES)}", f"{info.st_size} bytes"
+            )
+        return readers[path.suffix](fd, info.st_size, config, where)
+    finally:
+        os.close(fd)

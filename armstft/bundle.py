@@ -1,4 +1,4 @@
-"""The model bundle on disk: manifest schema, validation and hashes.
+"""The model bundle on disk: the manifest's strict schema, and reading + hashing every file once.
 
 A bundle is the only thing the board trusts, and only after every file's sha256 matches the manifest.
 Layout::
@@ -6,21 +6,36 @@ Layout::
     manifest.json   schema, config, versions, tolerances, sha256 of every other file
     model_*.pt      TorchScript (frozen) models, one per variant (fp32, int8, ...)
     golden.npz      per case: input, float64 reference of the STFT stage, host outputs per variant
+
+The manifest schema is closed: an unknown or misspelled key anywhere is an error (a typo must never
+silently turn a check off), every value has a type and a range, every count and string is bounded
+(armstft.limits). :func:`open_bundle` then reads each listed file once (armstft.bundlefiles), hashes those
+bytes and hands back the same bytes for loading.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from armstft import limits, strictjson
+from armstft.bundlefiles import BundleDir, check_total
 from armstft.config import BACKENDS, StftConfig
-from armstft.errors import BundleError, describe
+from armstft.errors import ArmstftError, BundleError, describe
 
 SCHEMA = "armstft.bundle/1"
 MANIFEST = "manifest.json"
+PRECISIONS = ("fp32", "int8")
+# Names end up in golden keys (<case>.out.<variant>) and in output lines: no dots, no spaces, no controls.
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,31 @@ class Manifest:
     def root(self) -> Path:
         return self.path.parent
 
+    def golden_members(self) -> list[str]:
+        """Every array golden.npz must hold, and nothing else."""
+        out = []
+        for case in self.cases:
+            out.append(golden_key(case, "input"))
+            if self.stft is not None:
+                out.append(golden_key(case, "stft_ref"))
+            out.extend(golden_key(case, f"out.{name}") for name in self.variants)
+        return out
+
+
+@dataclass
+class Bundle:
+    """A bundle whose files were read once and whose bytes match the manifest's sha256."""
+
+    manifest: Manifest
+    data: dict[str, bytes] = field(repr=False)
+
+    def where(self, name: str) -> str:
+        return str(self.manifest.root / name)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -87,155 +127,339 @@ def golden_key(case: str, what: str) -> str:
     return f"{case}.{what}"
 
 
-class _Fields:
-    """Typed access to a JSON object that reports the full dotted field name on error."""
+def digest_difference(want: str, got: str) -> str:
+    """Both digests in full and where they part: two digests alike in their first 16 hex digits must not
+    read the same."""
+    first = next((i for i, (a, b) in enumerate(zip(want, got, strict=True)) if a != b), len(want))
+    return f"{got} (differs from hex digit {first + 1} of 64 on: the file changed)"
 
-    def __init__(self, where: str, data: object, prefix: str = "") -> None:
+
+# --- the schema ------------------------------------------------------------------------------------------
+
+
+class _Object:
+    """One JSON object of the manifest: typed fields taken one by one, then :meth:`done` rejects the rest."""
+
+    def __init__(self, where: str, data: object, name: str) -> None:
         self.where = where
-        self.prefix = prefix
+        self.name = name
         if not isinstance(data, dict):
-            raise BundleError(where, prefix.rstrip(".") or "document", "a JSON object", type(data).__name__)
+            raise BundleError(where, name or "document", "a JSON object", _kind(data))
         self.data: dict[str, Any] = data
+        self.known: list[str] = []
 
-    def get(self, key: str, kind: type | tuple[type, ...], expected: str, optional: bool = False) -> Any:
-        name = self.prefix + key
+    def field(self, key: str) -> str:
+        return f"{self.name}.{key}" if self.name else key
+
+    def take(self, key: str, parse: Callable[[str, str, Any], Any], required: bool = True) -> Any:
+        self.known.append(key)
         if key not in self.data:
-            if optional:
-                return None
-            raise BundleError(self.where, name, expected, "missing")
-        value = self.data[key]
-        if value is None and optional:
+            if required:
+                raise BundleError(self.where, self.field(key), "present", "missing")
             return None
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            raise BundleError(self.where, name, expected, describe(value))
-        return value
+        return parse(self.where, self.field(key), self.data[key])
 
-    def sub(self, key: str, optional: bool = False) -> _Fields | None:
-        value = self.get(key, dict, "a JSON object", optional=optional)
-        return None if value is None else _Fields(self.where, value, f"{self.prefix}{key}.")
+    def sub(self, key: str, required: bool = True) -> _Object | None:
+        self.known.append(key)
+        if key not in self.data:
+            if required:
+                raise BundleError(self.where, self.field(key), "present", "missing")
+            return None
+        return _Object(self.where, self.data[key], self.field(key))
+
+    def done(self) -> None:
+        unknown = [key for key in self.data if key not in self.known]
+        if unknown:
+            raise BundleError(
+                self.where, self.field(unknown[0]), f"one of the keys {', '.join(self.known)}", "unknown key"
+            )
 
 
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _tolerance(fields: _Fields) -> Tolerance:
-    number = (int, float)
-    values = {k: fields.get(k, number, "a number >= 0", optional=True) for k in ("atol", "rtol", "peak_rel")}
-    for key, value in values.items():
-        if value is not None and value < 0:
-            raise BundleError(fields.where, fields.prefix + key, "a number >= 0", describe(value))
-    if not any(values.values()):
-        raise BundleError(fields.where, fields.prefix.rstrip("."), "atol, rtol or peak_rel > 0", "none")
-    return Tolerance(
-        atol=float(values["atol"] or 0.0),
-        rtol=float(values["rtol"] or 0.0),
-        peak_rel=float(values["peak_rel"] or 0.0),
-        argmax_matches=fields.get("argmax_matches", str, "a variant name", optional=True),
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"the number {describe(value)}"
+    return names.get(type(value), type(value).__name__) + (
+        f" {describe(value)}" if isinstance(value, str) else ""
     )
 
 
-def load_manifest(bundle: Path) -> Manifest:
-    """Read and validate ``bundle/manifest.json``; every problem names the file and the field."""
-    path = Path(bundle) / MANIFEST
-    if not Path(bundle).is_dir():
-        raise BundleError(str(bundle), "bundle", "a bundle directory", "no such directory")
-    if not path.is_file():
-        raise BundleError(str(path), "file", "present", "missing")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BundleError(str(path), "document", "valid JSON", f"{type(err).__name__} ({err})") from None
+def _text(max_chars: int = limits.TEXT_MAX_CHARS) -> Callable[[str, str, Any], str]:
+    def parse(where: str, name: str, value: Any) -> str:
+        expected = f"a printable string of 1..{max_chars} characters"
+        if not isinstance(value, str):
+            raise BundleError(where, name, expected, _kind(value))
+        if not value or len(value) > max_chars or not value.isprintable():
+            raise BundleError(where, name, expected, describe(value))
+        return value
+
+    return parse
+
+
+def _pattern(regex: re.Pattern[str], max_chars: int, what: str) -> Callable[[str, str, Any], str]:
+    def parse(where: str, name: str, value: Any) -> str:
+        expected = f"{what} ({regex.pattern}, at most {max_chars} characters)"
+        if not isinstance(value, str):
+            raise BundleError(where, name, expected, _kind(value))
+        if len(value) > max_chars or not regex.fullmatch(value):
+            raise BundleError(where, name, expected, describe(value))
+        return value
+
+    return parse
+
+
+_name = _pattern(NAME, limits.NAME_MAX_CHARS, "a name")
+_file_name = _pattern(FILE_NAME, limits.FILE_NAME_MAX_CHARS, "a plain file name inside the bundle")
+_method = _pattern(METHOD, limits.NAME_MAX_CHARS, "a method name")
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str, str, Any], str]:
+    def parse(where: str, name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise BundleError(where, name, f"one of {', '.join(options)}", _kind(value))
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float) -> Callable[[str, str, Any], float]:
+    def parse(where: str, name: str, value: Any) -> float:
+        expected = f"a number in [{low:g}, {high:g}]"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BundleError(where, name, expected, _kind(value))
+        if not low <= value <= high:
+            raise BundleError(where, name, expected, describe(value))
+        return float(value)
+
+    return parse
+
+
+def _list(
+    item: Callable[[str, str, Any], Any], low: int, high: int, what: str
+) -> Callable[[str, str, Any], list[Any]]:
+    def parse(where: str, name: str, value: Any) -> list[Any]:
+        expected = f"a list of {low}..{high} {what}"
+        if not isinstance(value, list):
+            raise BundleError(where, name, expected, _kind(value))
+        if not low <= len(value) <= high:
+            raise BundleError(where, name, expected, f"{len(value)} entries")
+        out = [item(where, f"{name}[{i}]", v) for i, v in enumerate(value)]
+        return out
+
+    return parse
+
+
+def _unique(where: str, name: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise BundleError(where, f"{name}[{i}]", "names that appear once", f"{value} again")
+        seen.add(value)
+
+
+def _scalar(where: str, name: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value
+    return _text()(where, name, value)
+
+
+def _provenance(obj: _Object) -> dict[str, Any]:
+    """Free-form provenance (``training``): never read by any check, so any keys, but scalars only."""
+    if len(obj.data) > limits.MAX_PROVENANCE_KEYS:
+        raise BundleError(
+            obj.where, obj.name, f"at most {limits.MAX_PROVENANCE_KEYS} entries", f"{len(obj.data)}"
+        )
+    for key in obj.data:
+        _name(obj.where, f"{obj.name} key", key)
+        obj.take(key, _scalar)
+    return dict(obj.data)
+
+
+def _tolerance(obj: _Object, stage: str) -> Tolerance:
+    if stage == "stft":
+        peak = obj.take("peak_rel", _number(0.0, limits.TOL_MAX_PEAK_REL))
+        obj.done()
+        if peak <= 0:
+            raise BundleError(obj.where, obj.field("peak_rel"), "a number > 0", describe(peak))
+        return Tolerance(peak_rel=peak)
+    atol = obj.take("atol", _number(0.0, limits.TOL_MAX_ATOL), required=False) or 0.0
+    rtol = obj.take("rtol", _number(0.0, limits.TOL_MAX_RTOL), required=False) or 0.0
+    argmax = obj.take("argmax_matches", _name, required=False)
+    obj.done()
+    if atol <= 0 and rtol <= 0:
+        raise BundleError(obj.where, obj.name, "atol or rtol > 0", "neither")
+    return Tolerance(atol=atol, rtol=rtol, argmax_matches=argmax)
+
+
+def _variant(name: str, obj: _Object, default_backend: str) -> Variant:
+    """One ``models`` entry; its STFT backend defaults to the config's (so the config's is checked too)."""
+    file = obj.take("file", _file_name)
+    tolerance = _tolerance(obj.sub("tolerance"), "model")  # type: ignore[arg-type]
+    precision = obj.take("precision", _choice(PRECISIONS), required=False) or "fp32"
+    backend = obj.take("stft_backend", _choice(BACKENDS), required=False) or default_backend
+    obj.take("quantization", _text(), required=False)  # a note for people; no check reads it
+    obj.done()
+    return Variant(name, file, tolerance, precision, backend)
+
+
+def _exported_on(obj: _Object) -> None:
+    for key in ("machine", "cpu_capability", "blas", "fft_backend", "quantized_engine"):
+        obj.take(key, _text(limits.NAME_MAX_CHARS), required=False)
+    obj.done()
+
+
+def parse_manifest(data: object, path: Path) -> Manifest:
+    """Validate a parsed manifest against the closed schema; every problem names the file and the field."""
     where = str(path)
-    top = _Fields(where, data)
-    schema = top.get("schema", str, f'"{SCHEMA}"')
+    top = _Object(where, data, "")
+    schema = top.take("schema", _text())
     if schema != SCHEMA:
         raise BundleError(where, "schema", f'"{SCHEMA}"', describe(schema))
-    config_data = top.get("config", dict, "a JSON object", optional=True)
-    config = StftConfig.from_dict(config_data, where) if config_data is not None else None
+    name = top.take("name", _text(limits.NAME_MAX_CHARS))
+    top.take("armstft", _text(limits.NAME_MAX_CHARS), required=False)
+    torch_version = top.take("torch", _text(limits.NAME_MAX_CHARS))
+    torchaudio_version = top.take("torchaudio", _text(limits.NAME_MAX_CHARS))
+    config = None
+    config_obj = top.sub("config", required=False)
+    if config_obj is not None:
+        try:
+            config = StftConfig.from_dict(config_obj.data, where)
+        except ArmstftError as err:
+            raise BundleError(err.where, err.field, err.expected, err.got) from None
+    labels = top.take("labels", _list(_text(limits.NAME_MAX_CHARS), 0, limits.MAX_LABELS, "labels"), False)
+    training = top.sub("training", required=False)
+    if training is not None:
+        _provenance(training)
+    exported_on = top.sub("exported_on", required=False)
+    if exported_on is not None:
+        _exported_on(exported_on)
 
-    variants: dict[str, Variant] = {}
     models = top.sub("models")
     assert models is not None
-    if not models.data:
-        raise BundleError(where, "models", "at least one variant", "none")
-    for name in models.data:
-        entry = models.sub(name)
+    if not 1 <= len(models.data) <= limits.MAX_VARIANTS:
+        raise BundleError(where, "models", f"1..{limits.MAX_VARIANTS} variants", f"{len(models.data)}")
+    variants: dict[str, Variant] = {}
+    for variant_name in list(models.data):
+        _name(where, f"models key {variant_name!r}", variant_name)
+        entry = models.sub(variant_name)
         assert entry is not None
-        tol = entry.sub("tolerance")
-        assert tol is not None
-        precision = entry.get("precision", str, "fp32 or int8", optional=True) or name
-        backend = entry.get("stft_backend", str, "aten or armstft", optional=True) or "aten"
-        if backend not in BACKENDS:
-            raise BundleError(where, f"models.{name}.stft_backend", f"one of {', '.join(BACKENDS)}", backend)
-        variants[name] = Variant(
-            name, entry.get("file", str, "a file name"), _tolerance(tol), precision, backend
-        )
+        variants[variant_name] = _variant(variant_name, entry, config.stft_backend if config else "aten")
     for variant in variants.values():
         ref = variant.tolerance.argmax_matches
-        if ref is not None and ref not in variants:
-            raise BundleError(where, f"models.{variant.name}.tolerance.argmax_matches", "a variant", ref)
+        if ref is not None and (ref not in variants or ref == variant.name):
+            raise BundleError(
+                where, f"models.{variant.name}.tolerance.argmax_matches", "another variant", describe(ref)
+            )
 
     stft = None
-    stft_fields = top.sub("stft", optional=True)
-    if stft_fields is not None:
-        stft_models = stft_fields.get("models", list, "a non-empty list of variant names")
-        for model in stft_models or [None]:
+    stft_obj = top.sub("stft", required=False)
+    if stft_obj is not None:
+        stft_models = stft_obj.take("models", _list(_name, 1, limits.MAX_VARIANTS, "variant names"))
+        _unique(where, "stft.models", stft_models)
+        for i, model in enumerate(stft_models):
             if model not in variants:
-                raise BundleError(where, "stft.models", f"variants among {sorted(variants)}", describe(model))
-        stft_tol = stft_fields.sub("tolerance")
-        assert stft_tol is not None
-        stft = StftStage(
-            list(stft_models), stft_fields.get("method", str, "a method name"), _tolerance(stft_tol)
-        )
+                raise BundleError(where, f"stft.models[{i}]", f"one of {', '.join(variants)}", model)
+        method = stft_obj.take("method", _method)
+        tolerance = _tolerance(stft_obj.sub("tolerance"), "stft")  # type: ignore[arg-type]
+        stft_obj.done()
+        stft = StftStage(stft_models, method, tolerance)
         if config is None:
             raise BundleError(where, "config", "present when stft is", "missing")
 
     golden = top.sub("golden")
     assert golden is not None
-    cases = golden.get("cases", list, "a non-empty list of case names")
-    if not cases or not all(isinstance(c, str) and c for c in cases):
-        raise BundleError(where, "golden.cases", "a non-empty list of case names", describe(cases))
-    files = top.get("files", dict, "an object of file name -> sha256")
-    for name, digest in files.items():
-        if not (
-            isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
-        ):
-            raise BundleError(where, f"files.{name}", "a sha256 hex digest", describe(digest))
-        if "/" in name or name.startswith("."):
-            raise BundleError(where, f"files.{name}", "a plain file name inside the bundle", describe(name))
-    golden_file = golden.get("file", str, "a file name")
-    for needed in [golden_file, *(v.file for v in variants.values())]:
-        if needed not in files:
+    golden_file = golden.take("file", _file_name)
+    cases = golden.take("cases", _list(_name, 1, limits.MAX_CASES, "case names"))
+    golden.done()
+    _unique(where, "golden.cases", cases)
+    checks = len(cases) * (len(variants) + (len(stft.models) if stft else 0))
+    if checks > limits.MAX_CHECKS:
+        raise BundleError(
+            where, "golden.cases", f"at most {limits.MAX_CHECKS} checks (cases x models)", f"{checks}"
+        )
+
+    needed = {golden_file: "golden.file"}
+    for variant in variants.values():
+        used_by = f"models.{variant.name}.file"
+        if variant.file in (golden_file, MANIFEST):
             raise BundleError(
-                where, "files", f"an entry for {needed}", "none (unhashed files are not trusted)"
+                where, used_by, "a model file (not golden.file, not the manifest)", variant.file
             )
-    labels = top.get("labels", list, "a list of class names", optional=True) or []
+        needed.setdefault(variant.file, used_by)
+    if golden_file == MANIFEST:
+        raise BundleError(where, "golden.file", "a file other than the manifest", golden_file)
+    files_obj = top.sub("files")
+    assert files_obj is not None
+    files: dict[str, str] = {}
+    for file in files_obj.data:
+        if file not in needed:
+            raise BundleError(
+                where, f"files.{file}", "only files the manifest uses (models.*.file, golden.file)", "unused"
+            )
+    for file, used_by in needed.items():
+        if file not in files_obj.data:
+            raise BundleError(
+                where, "files", f"an entry for {file} ({used_by})", "none (unhashed files are not trusted)"
+            )
+        files[file] = files_obj.take(file, _pattern(SHA256, 64, "a sha256 hex digest"))
+    files_obj.done()
+    top.done()
     return Manifest(
         path=path,
-        name=top.get("name", str, "a bundle name"),
-        torch_version=top.get("torch", str, "a torch version string"),
-        torchaudio_version=top.get("torchaudio", str, "a torchaudio version string"),
+        name=name,
+        torch_version=torch_version,
+        torchaudio_version=torchaudio_version,
         config=config,
-        labels=[str(x) for x in labels],
+        labels=list(labels or []),
         variants=variants,
         stft=stft,
         golden_file=golden_file,
         cases=list(cases),
-        files=dict(files),
-        raw=data,
+        files=files,
+        raw=data,  # type: ignore[arg-type]
     )
 
 
-def check_files(manifest: Manifest) -> None:
-    """Every listed file exists and its sha256 matches; raises on the first that does not."""
-    for name, digest in manifest.files.items():
-        path = manifest.root / name
-        if not path.is_file():
-            raise BundleError(str(path), "file", f"present (listed in {MANIFEST})", "missing")
-        actual = sha256_file(path)
-        if actual != digest:
-            raise BundleError(str(path), "sha256", digest[:16] + "…", actual[:16] + "… (file changed)")
+def read_manifest(bundle: BundleDir) -> Manifest:
+    """Read ``manifest.json`` (bounded, a regular file, no links) and validate it."""
+    where = bundle.where(MANIFEST)
+    raw = bundle.read(MANIFEST, limits.MANIFEST_MAX_BYTES)
+    try:
+        data = strictjson.loads(raw)
+    except strictjson.JsonError as err:
+        raise BundleError(where, "document", "standard JSON within the manifest's bounds", str(err)) from None
+    return parse_manifest(data, bundle.path / MANIFEST)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """The validated manifest of the bundle at ``path`` (no other file is read)."""
+    with BundleDir.open(Path(path)) as bundle:
+        return read_manifest(bundle)
+
+
+def _size_limit(manifest: Manifest, name: str) -> int:
+    return limits.GOLDEN_FILE_MAX_BYTES if name == manifest.golden_file else limits.MODEL_FILE_MAX_BYTES
+
+
+def open_bundle(path: Path) -> Bundle:
+    """Manifest, then every listed file read once (sizes checked first) and its sha256 compared.
+
+    Raises on the first file that is missing, not a regular file inside the bundle, over its limit, or
+    whose bytes do not match; the returned bytes are the hashed ones and the only ones ever loaded.
+    """
+    with BundleDir.open(Path(path)) as bundle:
+        manifest = read_manifest(bundle)
+        check_total(bundle, [(name, MANIFEST) for name in manifest.files])
+        data: dict[str, bytes] = {}
+        for name, want in manifest.files.items():
+            content = bundle.read(name, _size_limit(manifest, name), listed_in=MANIFEST)
+            got = sha256_bytes(content)
+            if got != want:
+                raise BundleError(bundle.where(name), "sha256", want, digest_difference(want, got))
+            data[name] = content
+    return Bundle(manifest, data)
 
 
 def base_version(version: str) -> str:
@@ -262,5 +486,6 @@ def write_manifest(bundle: Path, manifest: dict[str, Any]) -> Path:
     names = {manifest["golden"]["file"], *(v["file"] for v in manifest["models"].values())}
     manifest = dict(manifest, schema=SCHEMA, files={n: sha256_file(bundle / n) for n in sorted(names)})
     path = bundle / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    parse_manifest(json.loads(path.read_text(encoding="utf-8")), path)  # what we write, we accept
     return path

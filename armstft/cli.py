@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from armstft.errors import ArmstftError
+from armstft import limits
+from armstft.errors import ArmstftError, shown
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -24,7 +25,8 @@ def say(text: str) -> None:
 
 
 def emit(document: dict[str, Any]) -> None:
-    print(json.dumps(document, indent=2, default=str), flush=True)
+    """Standard JSON only (``allow_nan=False``): the harness and any other parser must be able to read it."""
+    print(json.dumps(document, indent=2, default=str, allow_nan=False), flush=True)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -41,25 +43,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     report = VerifyReport(bundle=str(args.bundle))
     try:
-        verify_bundle(args.bundle, report)
+        verify_bundle(args.bundle, report, case_seconds=args.case_seconds)
     except ArmstftError as err:
         report.error = str(err)
         emit(report.to_json())
         raise
     for warning in report.warnings:
-        say(f"warning: {warning}")
+        say(f"warning: {shown(warning)}")
     for case in report.cases:
         status = "ok  " if case.ok else "FAIL"
         detail = f"max_abs {case.max_abs:.3e} max_rel {case.max_rel:.3e}" if case.max_abs is not None else ""
-        line = f"{status} {case.stage:5s} {case.variant:5s} {case.name:12s} {detail} {case.problem or ''}"
+        problem = shown(case.problem) if case.problem else ""
+        line = f"{status} {case.stage:5s} {case.variant:5s} {case.name:12s} {detail} {problem}"
         say(line.rstrip())
     failed = [c for c in report.cases if not c.ok]
     say(
-        f"{args.bundle}: {'verified' if report.ok else 'MISMATCH'}: {len(report.cases) - len(failed)}/"
+        f"{shown(args.bundle)}: {'verified' if report.ok else 'MISMATCH'}: {len(report.cases) - len(failed)}/"
         f"{len(report.cases)} checks within tolerance"
     )
     emit(report.to_json())
     return EXIT_OK if report.ok else EXIT_MISMATCH
+
+
+def _seconds(text: str) -> float:
+    """A watchdog limit: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 24 * 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 86400], got {text!r}")
+    return value
 
 
 def _threads(text: str) -> tuple[int, ...]:
@@ -81,9 +95,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         iterations=args.iterations if args.iterations is not None else base.iterations,
         warmup=args.warmup if args.warmup is not None else base.warmup,
         threads=args.threads or (),
-        backends=tuple(args.backends.split(",")),
+        backends=tuple(b for b in args.backends.split(",") if b),
+        case_seconds=args.case_seconds,
     )
-    say(f"benchmarking {args.bundle} → {args.out}")
+    say(f"benchmarking {shown(args.bundle)} → {shown(args.out)}")
     document = run_bench(args.bundle, args.out, settings, progress=say)
     emit(document)
     return EXIT_OK
@@ -99,6 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
+    from armstft import strictjson
     from armstft.config import StftConfig
     from armstft.errors import InputError
     from armstft.export import bundle_user_model
@@ -106,49 +122,38 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     config = None
     if args.config is not None:
         try:
-            data = json.loads(args.config.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(str(args.config), "document", "a JSON STFT config", type(err).__name__) from None
+            with args.config.open("rb") as stream:
+                raw = stream.read(limits.MANIFEST_MAX_BYTES + 1)
+            if len(raw) > limits.MANIFEST_MAX_BYTES:
+                raise strictjson.JsonError(f"more than {limits.MANIFEST_MAX_BYTES} bytes")
+            data = strictjson.loads(raw)
+        except OSError as err:
+            raise InputError(str(args.config), "file", "a readable JSON STFT config", err.strerror) from None
+        except strictjson.JsonError as err:
+            raise InputError(str(args.config), "document", "a JSON STFT config", str(err)) from None
         config = StftConfig.from_dict(data, str(args.config))
     path = bundle_user_model(args.model, args.inputs, args.out, config=config, name=args.name)
-    say(f"wrote bundle {args.out}; check it anywhere with: armstft verify {args.out}")
+    say(f"wrote bundle {shown(args.out)}; check it anywhere with: armstft verify {shown(args.out)}")
     emit({"schema": "armstft.bundle-made/1", "bundle": str(args.out), "manifest": str(path), "ok": True})
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import torch
+    from armstft.run import classify
 
-    from armstft.audio import read_audio
-    from armstft.bundle import check_files, load_manifest
-    from armstft.config import StftConfig
-    from armstft.errors import InputError
-    from armstft.verify import load_model
-
-    manifest = load_manifest(args.bundle)
-    check_files(manifest)
-    if args.variant not in manifest.variants:
-        raise InputError(
-            str(manifest.path), "models", f"a variant named {args.variant}", sorted(manifest.variants)
-        )
-    audio = read_audio(args.audio, manifest.config or StftConfig())
-    variant = manifest.variants[args.variant]
-    module = load_model(manifest.root / variant.file, str(manifest.root / variant.file))
-    with torch.inference_mode():
-        logits = module(torch.from_numpy(audio)).tolist()
-    labels = manifest.labels
-    predicted = [labels[int(max(range(len(row)), key=row.__getitem__))] if labels else None for row in logits]
-    say(f"{args.audio}: {', '.join(str(p) for p in predicted)}")
-    emit(
-        {
-            "schema": "armstft.run/1",
-            "audio": str(args.audio),
-            "variant": args.variant,
-            "logits": logits,
-            "predicted": predicted,
-        }
-    )
+    document = classify(args.bundle, args.audio, args.variant, case_seconds=args.case_seconds)
+    say(f"{shown(args.audio)}: {', '.join(shown(p) for p in document['predicted'])}")
+    emit(document)
     return EXIT_OK
+
+
+def _case_seconds(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--case-seconds",
+        type=_seconds,
+        default=limits.CASE_SECONDS,
+        help="watchdog: seconds one model load or call may take before it is stopped (default %(default)g)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -158,6 +163,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check a bundle's hashes and golden outputs on this device")
     p.add_argument("bundle", type=Path)
+    _case_seconds(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("bench", help="latency of the STFT stage and the model, per thread count")
@@ -173,6 +179,7 @@ def parser() -> argparse.ArgumentParser:
         "--backends", default="aten,armstft", help="STFT backends to compare (default aten,armstft)"
     )
     p.add_argument("--quick", action="store_true", help="short settings for CI and emulated boards")
+    _case_seconds(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("export", help="trained weights → bundle (fp32 + int8 + golden vectors)")
@@ -193,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path)
     p.add_argument("audio", type=Path)
     p.add_argument("--variant", default="fp32")
+    _case_seconds(p)
     p.set_defaults(func=cmd_run)
     return top
 
@@ -205,14 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         say(f"armstft: error: {err}")
         if args.command not in ("verify",):
             emit({"schema": f"armstft.{args.command}/1", "ok": False, "error": str(err)})
-        return EXIT_BAD_INPUT
+        return err.exit_code
     except KeyboardInterrupt:
         say("armstft: interrupted")
         return 130
     except Exception as err:
         if os.environ.get("ARMSTFT_DEBUG"):
             traceback.print_exc()
-        say(f"armstft: internal error: {type(err).__name__}: {err} (ARMSTFT_DEBUG=1 shows the traceback)")
+        detail = shown(f"{type(err).__name__}: {err}")
+        say(f"armstft: internal error: {detail} (ARMSTFT_DEBUG=1 shows the traceback)")
         emit(
             {
                 "schema": f"armstft.{args.command}/1",

@@ -8,10 +8,13 @@ parameters to drift apart.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from armstft import limits
 from armstft.errors import InputError, describe
 
 WINDOWS = ("hann", "hamming", "blackman", "bartlett", "rectangular")
@@ -57,13 +60,35 @@ class StftConfig:
             return self.n_fft // 2 + 1 if self.pad_mode == "reflect" else 1
         return self.n_fft
 
+    def frames(self, samples: int) -> int:
+        """STFT frames of a ``samples``-long input (torch.stft's count)."""
+        if self.center:
+            return 1 + samples // self.hop_length
+        return 1 + (samples - self.n_fft) // self.hop_length
+
     def validate(self, where: str) -> None:
-        """Raise :class:`InputError` naming the first field that is out of range."""
+        """Raise :class:`InputError` naming the first field that is out of range.
+
+        Every bound is finite and stated (armstft.limits): a config is what sizes the buffers on the board.
+        """
+        rate = limits.MAX_SAMPLE_RATE
         # Checked in order, each only once the fields it refers to are known to be good.
-        checks: list[tuple[str, Callable[[], bool], str]] = [
-            ("sample_rate", lambda: _is_int(self.sample_rate) and self.sample_rate > 0, "a positive integer"),
-            ("n_fft", lambda: _is_int(self.n_fft) and self.n_fft >= 4, "an integer >= 4"),
-            ("hop_length", lambda: _is_int(self.hop_length) and self.hop_length > 0, "a positive integer"),
+        checks: list[tuple[str, Callable[[], bool], str | Callable[[], str]]] = [
+            (
+                "sample_rate",
+                lambda: _is_int(self.sample_rate) and 0 < self.sample_rate <= rate,
+                f"an integer in 1..{rate}",
+            ),
+            (
+                "n_fft",
+                lambda: _is_int(self.n_fft) and 4 <= self.n_fft <= limits.MAX_N_FFT,
+                f"an integer in 4..{limits.MAX_N_FFT}",
+            ),
+            (
+                "hop_length",
+                lambda: _is_int(self.hop_length) and 0 < self.hop_length <= self.n_fft,
+                f"an integer in 1..n_fft ({self.n_fft})",
+            ),
             (
                 "win_length",
                 lambda: _is_int(self.win_length) and 0 < self.win_length <= self.n_fft,
@@ -78,7 +103,11 @@ class StftConfig:
                 lambda: _is_int(self.n_mels) and 0 < self.n_mels <= self.n_fft // 2 + 1,
                 "an int in 1..n_fft // 2 + 1",
             ),
-            ("f_min", lambda: _is_num(self.f_min) and self.f_min >= 0, "a number >= 0"),
+            (
+                "f_min",
+                lambda: _is_num(self.f_min) and 0 <= self.f_min < self.sample_rate / 2,
+                "a number in [0, sample_rate/2)",
+            ),
             (
                 "f_max",
                 lambda: (
@@ -87,15 +116,34 @@ class StftConfig:
                 ),
                 "null or a number in (f_min, sample_rate/2]",
             ),
-            ("max_seconds", lambda: _is_num(self.max_seconds) and self.max_seconds > 0, "a positive number"),
+            (
+                "max_seconds",
+                lambda: _is_num(self.max_seconds) and 0 < self.max_seconds <= limits.MAX_AUDIO_SECONDS,
+                f"a number in (0, {limits.MAX_AUDIO_SECONDS:g}]",
+            ),
+            (
+                "max_seconds",
+                lambda: self.max_samples >= self.min_samples,
+                lambda: f"long enough for the shortest input the STFT takes ({self.min_samples} samples)",
+            ),
+            (
+                "max_seconds",
+                lambda: self.n_freqs * self.frames(self.max_samples) <= limits.STFT_MAX_VALUES,
+                f"an STFT of the longest input within {limits.STFT_MAX_VALUES} values (n_fft, hop_length)",
+            ),
             ("stft_backend", lambda: self.stft_backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
         ]
         for name, ok, expected in checks:
             if not ok():
-                raise InputError(where, name, expected, describe(getattr(self, name)))
+                text = expected if isinstance(expected, str) else expected()
+                raise InputError(where, name, text, describe(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """The config as compact JSON with sorted keys (what a model states about itself)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: object, where: str = "config") -> StftConfig:
@@ -125,4 +173,6 @@ def _is_int(value: object) -> bool:
 
 
 def _is_num(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))

@@ -4,9 +4,10 @@
 
 Exports the fp32 model (scripted, frozen, with its ``stft`` method kept) and a dynamic-int8 variant
 (``quantize_dynamic`` on Linear layers), then records golden vectors: seeded inputs, the float64 NumPy
-reference of the STFT stage, and this host's outputs for every variant. Same weights in, same outputs out
-(the .pt files themselves are not byte-identical: TorchScript writes a random serialization id and
-process-dependent name mangling into them, which is why reproducibility is checked on outputs).
+reference of the STFT stage, and this host's outputs for every variant. Same weights in, same bytes out:
+a fresh process on the same kind of host writes byte-identical files (tested). Within one process
+TorchScript's name mangling counts up, so repeated in-process exports are compared on their outputs.
+Every model keeps ``armstft_config`` (the config it was built with) for verify to hold the manifest to.
 """
 
 from __future__ import annotations
@@ -21,19 +22,24 @@ import torch
 import torchaudio
 
 import armstft
+from armstft import limits
 from armstft.audio import check_audio
-from armstft.bundle import golden_key, write_manifest
+from armstft.bundle import NAME, golden_key, write_manifest
 from armstft.config import StftConfig
-from armstft.errors import BundleError, InputError
+from armstft.errors import BundleError, InputError, describe
+from armstft.golden import read_npz
 from armstft.model import StftClassifier
 from armstft.reference import stft64_config
 from armstft.synth import LABELS, make_clip
+from armstft.verify import declared_config
 
 # Stated tolerances (see docs/bundle.md for how they were chosen).
 STFT_PEAK_REL = 1e-5
 FP32_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
 INT8_TOLERANCE = {"atol": 0.6, "rtol": 0.02, "argmax_matches": "fp32"}
 PRESERVED_METHODS = ["stft", "log_mel"]
+# Kept through freezing beside the methods: the config the model was built with (armstft.verify checks it).
+PRESERVED_ATTRIBUTES = ["armstft_config"]
 GOLDEN_SEED = 20261124
 
 
@@ -79,7 +85,7 @@ def build_model(weights: Weights, backend: str | None = None) -> StftClassifier:
 def script_frozen(model: torch.nn.Module) -> torch.jit.ScriptModule:
     """TorchScript, frozen (weights folded in as constants), keeping the exported stage methods."""
     scripted = torch.jit.script(model.eval())
-    keep = [m for m in PRESERVED_METHODS if hasattr(scripted, m)]
+    keep = [m for m in PRESERVED_METHODS + PRESERVED_ATTRIBUTES if hasattr(scripted, m)]
     return torch.jit.freeze(scripted, preserved_attrs=keep)
 
 
@@ -173,6 +179,29 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     return write_manifest(out, manifest)
 
 
+def _read_inputs(path: Path) -> dict[str, np.ndarray]:
+    """The user's named input arrays, read with golden.npz's bounds; names must be valid case names."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limits.GOLDEN_FILE_MAX_BYTES + 1)
+    except OSError as err:
+        raise InputError(
+            str(path), "file", "an .npz of float32 arrays", f"unreadable ({err.strerror})"
+        ) from None
+    if len(data) > limits.GOLDEN_FILE_MAX_BYTES:
+        raise InputError(str(path), "size", f"at most {limits.mib(limits.GOLDEN_FILE_MAX_BYTES)}", "more")
+    try:
+        inputs = read_npz(data, str(path), max_members=limits.MAX_CASES)
+    except BundleError as err:
+        raise InputError(
+            err.where, err.field, "an .npz of float32 arrays: " + err.expected, err.got
+        ) from None
+    for name in inputs:
+        if len(name) > limits.NAME_MAX_CHARS or not NAME.fullmatch(name):
+            raise InputError(str(path), "arrays", f"case names matching {NAME.pattern}", describe(name))
+    return inputs
+
+
 def bundle_user_model(
     model_path: Path,
     inputs_path: Path,
@@ -193,21 +222,27 @@ def bundle_user_model(
         raise BundleError(
             str(model_path), "file", "a TorchScript model (torch.jit.save)", type(err).__name__
         ) from None
-    try:
-        inputs = np.load(inputs_path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(
-            str(inputs_path), "file", "an .npz of float32 arrays", f"unreadable ({err})"
-        ) from None
-    limits = config or StftConfig()
+    inputs = _read_inputs(inputs_path)
+    if config is not None and isinstance(getattr(module, "armstft_config", None), str):
+        declared = declared_config(module.armstft_config, str(model_path))
+        if declared is not None and declared.replace(stft_backend="aten") != config.replace(
+            stft_backend="aten"
+        ):
+            raise InputError(
+                str(model_path),
+                "armstft_config",
+                f"the config given ({config.to_json()})",
+                declared.to_json(),
+            )
+    bounds = config or StftConfig()
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     has_stft = config is not None and hasattr(module, "stft")
-    cases = sorted(inputs.files)
+    cases = sorted(inputs)
     if not cases:
         raise InputError(str(inputs_path), "arrays", "at least one input array", "none")
     for case in cases:
-        audio = check_audio(inputs[case], limits, str(inputs_path), field=case)
+        audio = check_audio(inputs[case], bounds, str(inputs_path), field=case)
         arrays[golden_key(case, "input")] = audio
         arrays[golden_key(case, "out.fp32")] = run_variant(module, audio)
         if has_stft:

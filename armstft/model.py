@@ -44,6 +44,9 @@ class StftClassifier(nn.Module):
         # Linear layers are what dynamic int8 quantization converts.
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, n_classes))
         self.log_eps = LOG_EPS
+        # The config this model was built with, kept through export (a TorchScript string attribute):
+        # armstft.verify refuses a bundle whose manifest states another one.
+        self.armstft_config = config.to_json()
 
     @torch.jit.export
     def stft(self, audio: torch.Tensor) -> torch.Tensor:

@@ -1,24 +1,36 @@
 """``armstft verify BUNDLE``: does this device compute what the host recorded, within stated tolerances?
 
-Order matters: hashes first (nothing unverified is loaded), then the manifest's versions (warn only), then
-the models (TorchScript only: no arbitrary pickle), then every golden case for every variant.
+Order matters, and each step only trusts what the one before it checked:
+
+1. the manifest, against its closed schema (armstft.bundle);
+2. every file: read once, sizes first, hashed; these bytes are the only ones ever loaded;
+3. golden.npz from those bytes: exactly the named arrays, dtypes and shapes the config implies, finite
+   (armstft.golden), and each STFT reference recomputed from the manifest's config;
+4. the models, in a worker process with a watchdog (armstft.sandbox): TorchScript only, loaded from the
+   hashed bytes; a model that states the config it was built with must agree with the manifest;
+5. every golden case for every variant. A NaN or Inf output is a failed case, never within tolerance.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torchaudio
 
-from armstft.audio import check_audio
-from armstft.bundle import Manifest, Tolerance, check_files, golden_key, load_manifest, version_warnings
+from armstft import limits, strictjson
+from armstft.bundle import Bundle, Manifest, Tolerance, golden_key, open_bundle, version_warnings
 from armstft.config import StftConfig
-from armstft.errors import BundleError
+from armstft.errors import ArmstftError, BundleError, describe
+from armstft.golden import check_golden, check_reference, read_npz
 from armstft.reference import peak_relative_error
+from armstft.sandbox import Worker, WorkerError, WorkerStopped
+
+# Fields of StftConfig that only a model's own statement can confirm (the STFT ones are also confirmed by
+# the STFT stage against references recomputed from the manifest's config).
+DECLARED_ONLY = ("sample_rate", "n_mels", "f_min", "f_max", "max_seconds")
+CONFIG_ATTRIBUTE = "armstft_config"
+CONFIG_ATTRIBUTE_MAX_BYTES = 4096
 
 
 @dataclass
@@ -46,120 +58,206 @@ class VerifyReport:
         return {"schema": "armstft.verify/1", **asdict(self)}
 
 
-def load_model(path: Path, where: str) -> torch.jit.ScriptModule:
-    """TorchScript only: ``torch.jit.load`` rebuilds code from the archive's TorchScript source and never
-    runs arbitrary pickled Python. Models whose front end calls ``armstft::stft`` need the operator
-    registered first, hence the import (it falls back to torch.stft if the native engine is absent)."""
-    import armstft.faststft  # noqa: F401
+@dataclass
+class Checked:
+    """A bundle whose files, golden arrays and references passed every check that needs no model."""
 
-    try:
-        return torch.jit.load(str(path), map_location="cpu")
-    except Exception as err:  # the message from deep inside torch is not actionable; the file is.
+    bundle: Bundle
+    golden: dict[str, np.ndarray]
+    inputs: dict[str, np.ndarray]
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.bundle.manifest
+
+
+def check_bundle(path: Any) -> Checked:
+    """Steps 1-3: manifest, hashes, golden arrays and references (shared by verify and bench)."""
+    bundle = open_bundle(path)
+    manifest = bundle.manifest
+    where = bundle.where(manifest.golden_file)
+    golden = read_npz(bundle.data.pop(manifest.golden_file), where, expected=manifest.golden_members())
+    inputs = check_golden(manifest, golden)
+    check_reference(manifest, golden, inputs)
+    return Checked(bundle, golden, inputs)
+
+
+def declared_config(text: str | None, where: str) -> StftConfig | None:
+    """The config a model states it was built with (its ``armstft_config`` attribute), strictly parsed."""
+    if text is None:
+        return None
+    if len(text) > CONFIG_ATTRIBUTE_MAX_BYTES:
         raise BundleError(
-            where, "file", "a TorchScript archive", f"unloadable ({type(err).__name__})"
-        ) from None
-
-
-def load_golden(manifest: Manifest) -> dict[str, np.ndarray]:
-    path = manifest.root / manifest.golden_file
+            where, CONFIG_ATTRIBUTE, f"at most {CONFIG_ATTRIBUTE_MAX_BYTES} characters", len(text)
+        )
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as err:
-        raise BundleError(str(path), "file", "a NumPy .npz archive", f"unreadable ({err})") from None
+        return StftConfig.from_dict(strictjson.loads(text.encode()), where)
+    except strictjson.JsonError as err:
+        raise BundleError(where, CONFIG_ATTRIBUTE, "a JSON STFT config", str(err)) from None
+    except ArmstftError as err:
+        raise BundleError(where, f"{CONFIG_ATTRIBUTE}.{err.field}", err.expected, err.got) from None
 
 
-def compare_outputs(got: np.ndarray, want: np.ndarray, tol: Tolerance) -> tuple[float, float, str | None]:
-    """(max_abs, max_rel, problem): allclose-style check that also refuses NaN/Inf and shape changes."""
+def check_declared(manifest: Manifest, variant: str, declared: StftConfig | None) -> None:
+    """The manifest's config must be the one the model was built with, field by field."""
+    if declared is None:
+        return
+    file = manifest.variants[variant].file
+    if manifest.config is None:
+        raise BundleError(
+            str(manifest.path), "config", f"present ({file} states the config it was built with)", "missing"
+        )
+    want = declared.to_dict()
+    got = manifest.config.replace(stft_backend=manifest.variants[variant].stft_backend).to_dict()
+    stated = "stft_backend" in manifest.raw["models"][variant]
+    for key, value in want.items():
+        if got[key] != value:
+            name = f"config.{key}"
+            if key == "stft_backend":  # the variant's own, or else the config's
+                name = f"models.{variant}.stft_backend" if stated else "config.stft_backend"
+            raise BundleError(
+                str(manifest.path), name, f"{describe(value)} (as {file} was built)", describe(got[key])
+            )
+
+
+def load_models(worker: Worker, manifest: Manifest, bundle: Bundle, report: VerifyReport | None) -> None:
+    """Send each variant's hashed bytes to the worker; check what each model states about itself."""
+    wanted = [manifest.stft.method] if manifest.stft is not None else []
+    declaring = 0
+    for name, variant in manifest.variants.items():
+        where = bundle.where(variant.file)
+        try:
+            reply, _ = worker.request(
+                {"op": "load", "model": name, "methods": wanted}, [bundle.data[variant.file]]
+            )
+        except WorkerError as err:
+            raise BundleError(where, "file", "a TorchScript archive", f"unloadable ({err.detail})") from None
+        except WorkerStopped as err:
+            raise BundleError(where, "load", f"to load within {worker.case_seconds:g} s", str(err)) from None
+        if (
+            manifest.stft is not None
+            and name in manifest.stft.models
+            and manifest.stft.method not in reply["methods"]
+        ):
+            raise BundleError(
+                where, f"method {manifest.stft.method}", "an exported STFT stage method", "missing"
+            )
+        declared = declared_config(reply["armstft_config"], where)
+        check_declared(manifest, name, declared)
+        declaring += declared is not None
+    if report is not None and manifest.config is not None and not declaring:
+        report.warnings.append(
+            f"{manifest.path}: config: no model states the config it was built with; "
+            f"{', '.join(DECLARED_ONLY)} are not checked (the STFT stage checks the rest)"
+        )
+
+
+def run_model(
+    worker: Worker, bundle: Bundle, variant: str, method: str, audio: np.ndarray, case: str
+) -> np.ndarray:
+    """One call in the worker; a watchdog stop or a dead worker is a :class:`BundleError` naming the case."""
+    where = bundle.where(bundle.manifest.variants[variant].file)
+    header = {"op": "call", "model": variant, "method": method, "max_bytes": limits.WORKER_OUTPUT_MAX_BYTES}
+    try:
+        _, arrays = worker.request(header, [audio])
+    except WorkerStopped as err:
+        raise BundleError(
+            where,
+            f"{method}({case})",
+            f"to finish within {worker.case_seconds:g} s (--case-seconds)",
+            str(err),
+        ) from None
+    out = arrays[0]
+    assert isinstance(out, np.ndarray)
+    return out
+
+
+def compare_outputs(
+    got: np.ndarray, want: np.ndarray, tol: Tolerance
+) -> tuple[float | None, float | None, str | None]:
+    """(max_abs, max_rel, problem): allclose-style, and refuses NaN/Inf, complex values and shape changes."""
     if got.shape != want.shape:
-        return float("nan"), float("nan"), f"shape {got.shape}, expected {want.shape}"
-    if not np.all(np.isfinite(got)):
-        return float("nan"), float("nan"), "output has NaN/Inf"
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+        return None, None, f"shape {got.shape}, expected {want.shape}"
+    if np.iscomplexobj(got):
+        return None, None, f"dtype {got.dtype}, expected real values"
+    bad = ~np.isfinite(got)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return None, None, f"output has NaN/Inf (first at {list(index)}: {got[index]})"
+    got64, want64 = got.astype(np.float64), want.astype(np.float64)
+    diff = np.abs(got64 - want64)
     max_abs = float(diff.max()) if diff.size else 0.0
-    scale = np.maximum(np.abs(want.astype(np.float64)), 1e-12)
+    scale = np.maximum(np.abs(want64), 1e-12)
     max_rel = float((diff / scale).max()) if diff.size else 0.0
-    over = diff > tol.atol + tol.rtol * np.abs(want)
+    over = diff > tol.atol + tol.rtol * np.abs(want64)
     problem = f"{int(over.sum())} of {over.size} values out of tolerance" if over.any() else None
     return max_abs, max_rel, problem
 
 
-def _check_case_input(golden: dict[str, np.ndarray], manifest: Manifest, case: str) -> np.ndarray:
-    key = golden_key(case, "input")
-    where = str(manifest.root / manifest.golden_file)
-    if key not in golden:
-        raise BundleError(where, key, "an input array", "missing")
-    return check_audio(golden[key], manifest.config or StftConfig(), where, field=key)
-
-
-def verify_bundle(bundle: Path, report: VerifyReport) -> VerifyReport:
-    """Fill ``report`` case by case (so a caller that dies midway still has what was checked)."""
-    manifest = load_manifest(bundle)
-    check_files(manifest)
-    report.warnings.extend(version_warnings(manifest, torch.__version__, torchaudio.__version__))
-    models = {
-        name: load_model(manifest.root / v.file, str(manifest.root / v.file))
-        for name, v in manifest.variants.items()
-    }
-    golden = load_golden(manifest)
-    golden_path = str(manifest.root / manifest.golden_file)
-    outputs: dict[tuple[str, str], np.ndarray] = {}
-    for case in manifest.cases:
-        audio = torch.from_numpy(_check_case_input(golden, manifest, case))
-        if manifest.stft is not None:
-            for model in manifest.stft.models:
-                report.cases.append(
-                    _verify_stft(models[model], model, manifest, golden, case, audio, golden_path)
-                )
-        for name, variant in manifest.variants.items():
-            key = golden_key(case, f"out.{name}")
-            tol = variant.tolerance
-            if key not in golden:
-                raise BundleError(golden_path, key, f"golden outputs for variant {name}", "missing")
-            with torch.inference_mode():
-                got = models[name](audio).numpy()
-            outputs[(case, name)] = got
-            max_abs, max_rel, problem = compare_outputs(got, golden[key], tol)
-            if problem is None and tol.argmax_matches is not None:
-                ref = golden[golden_key(case, f"out.{tol.argmax_matches}")]
-                if not np.array_equal(got.argmax(axis=-1), ref.argmax(axis=-1)):
-                    problem = f"predicted class differs from {tol.argmax_matches}"
-            report.cases.append(
-                CaseResult(
-                    case, name, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem
-                )
-            )
-    report.ok = bool(report.cases) and all(c.ok for c in report.cases)
-    return report
-
-
 def _verify_stft(
-    module: torch.jit.ScriptModule,
-    variant: str,
-    manifest: Manifest,
-    golden: dict[str, np.ndarray],
-    case: str,
-    audio: torch.Tensor,
-    golden_path: str,
+    got: np.ndarray | None, failure: str | None, want: np.ndarray, tol: Tolerance, case: str, variant: str
 ) -> CaseResult:
-    assert manifest.stft is not None
-    stage = manifest.stft
-    key = golden_key(case, "stft_ref")
-    if key not in golden:
-        raise BundleError(golden_path, key, "the float64 STFT reference", "missing")
-    if not hasattr(module, stage.method):
-        where = str(manifest.root / manifest.variants[variant].file)
-        raise BundleError(where, f"method {stage.method}", "an exported STFT stage method", "missing")
-    with torch.inference_mode():
-        got = getattr(module, stage.method)(audio).numpy()
-    want = golden[key]
-    tol = stage.tolerance
+    def failed(problem: str, max_abs: float | None = None, rel: float | None = None) -> CaseResult:
+        return CaseResult(case, variant, "stft", max_abs, rel, 0.0, tol.peak_rel, False, problem)
+
+    if failure is not None or got is None:
+        return failed(failure or "no output")
     if got.shape != want.shape:
-        return CaseResult(case, variant, "stft", None, None, 0.0, tol.peak_rel, False, f"shape {got.shape}")
+        return failed(f"shape {got.shape}, expected {want.shape}")
     if not np.all(np.isfinite(got)):
-        return CaseResult(case, variant, "stft", None, None, 0.0, tol.peak_rel, False, "output has NaN/Inf")
+        return failed("output has NaN/Inf")
     rel = peak_relative_error(got, want)
     max_abs = float(np.max(np.abs(got.astype(np.complex128) - want)))
-    ok = rel <= tol.peak_rel
-    problem = None if ok else f"peak-relative error {rel:.2e} > {tol.peak_rel:.0e}"
-    return CaseResult(case, variant, "stft", max_abs, rel, 0.0, tol.peak_rel, ok, problem)
+    if not rel <= tol.peak_rel:
+        return failed(f"peak-relative error {rel:.2e} > {tol.peak_rel:.0e}", max_abs, rel)
+    return CaseResult(case, variant, "stft", max_abs, rel, 0.0, tol.peak_rel, True, None)
+
+
+def _call(
+    worker: Worker, bundle: Bundle, variant: str, method: str, audio: np.ndarray, case: str
+) -> tuple[np.ndarray | None, str | None]:
+    """(output, None), or (None, what the model raised): a model that raises on the device fails the case."""
+    try:
+        return run_model(worker, bundle, variant, method, audio, case), None
+    except WorkerError as err:
+        if err.kind == "output":
+            return None, f"unusable output: {err.detail}"
+        return None, f"the model raised {err}"
+
+
+def verify_bundle(path: Any, report: VerifyReport, case_seconds: float = limits.CASE_SECONDS) -> VerifyReport:
+    """Fill ``report`` case by case (so a caller that dies midway still has what was checked)."""
+    checked = check_bundle(path)
+    manifest, bundle, golden = checked.manifest, checked.bundle, checked.golden
+    with Worker("fork", case_seconds=case_seconds) as worker:
+        report.warnings.extend(
+            version_warnings(manifest, worker.versions["torch"], worker.versions["torchaudio"])
+        )
+        load_models(worker, manifest, bundle, report)
+        for case, audio in checked.inputs.items():
+            if manifest.stft is not None:
+                for model in manifest.stft.models:
+                    got, failure = _call(worker, bundle, model, manifest.stft.method, audio, case)
+                    want = golden[golden_key(case, "stft_ref")]
+                    report.cases.append(
+                        _verify_stft(got, failure, want, manifest.stft.tolerance, case, model)
+                    )
+            for name, variant in manifest.variants.items():
+                tol = variant.tolerance
+                got, failure = _call(worker, bundle, name, "forward", audio, case)
+                want = golden[golden_key(case, f"out.{name}")]
+                if got is None:
+                    max_abs, max_rel, problem = None, None, failure
+                else:
+                    max_abs, max_rel, problem = compare_outputs(got, want, tol)
+                if problem is None and got is not None and tol.argmax_matches is not None:
+                    ref = golden[golden_key(case, f"out.{tol.argmax_matches}")]
+                    if got.ndim < 1 or not np.array_equal(got.argmax(axis=-1), ref.argmax(axis=-1)):
+                        problem = f"predicted class differs from {tol.argmax_matches}"
+                report.cases.append(
+                    CaseResult(
+                        case, name, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem
+                    )
+                )
+    report.ok = bool(report.cases) and all(c.ok for c in report.cases)
+    return report

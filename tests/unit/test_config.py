@@ -19,12 +19,19 @@ def test_round_trip_through_json() -> None:
     ("changes", "message"),
     [
         ({"win_length": 1024}, "config.win_length: expected an integer in 1..n_fft (512), got 1024"),
-        ({"hop_length": 0}, "config.hop_length: expected a positive integer, got 0"),
+        ({"hop_length": 0}, "config.hop_length: expected an integer in 1..n_fft (512), got 0"),
         ({"pad_mode": "zeros"}, "config.pad_mode: expected one of reflect, constant, replicate, circular"),
         ({"center": 1}, "config.center: expected true or false, got 1"),
         ({"f_max": 9000.0}, "config.f_max: expected null or a number in (f_min, sample_rate/2]"),
         ({"stft_backend": "cuda"}, "config.stft_backend: expected one of aten, armstft"),
-        ({"n_fft": True}, "config.n_fft: expected an integer >= 4, got True"),
+        ({"n_fft": True}, "config.n_fft: expected an integer in 4..32768, got True"),
+        ({"max_seconds": float("inf")}, "config.max_seconds: expected a number in (0, 600], got inf"),
+        ({"max_seconds": float("nan")}, "config.max_seconds: expected a number in (0, 600], got nan"),
+        (
+            {"f_min": 10**400},
+            "config.f_min: expected a number in [0, sample_rate/2), got an integer of 1329 bits",
+        ),
+        ({"sample_rate": 0}, "config.sample_rate: expected an integer in 1..384000, got 0"),
     ],
 )
 def test_bad_values_name_the_field(changes: dict, message: str) -> None:
@@ -43,3 +50,9 @@ def test_unknown_and_missing_fields() -> None:
         StftConfig.from_dict(data, "cfg.json")
     with pytest.raises(InputError, match=r"cfg\.json: config: expected a JSON object, got list"):
         StftConfig.from_dict([], "cfg.json")
+
+
+def test_to_json_is_what_a_model_states() -> None:
+    config = StftConfig()
+    assert json.loads(config.to_json()) == config.to_dict()
+    assert config.to_json() == StftConfig.from_dict(json.loads(config.to_json())).to_json()

@@ -106,6 +106,8 @@ def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
         ({"x": np.zeros(8000, dtype=np.float64)}, "inputs.npz: x.dtype: expected float32, got float64"),
         ({"x": np.full((1, 8000), np.nan, dtype=np.float32)}, "inputs.npz: x[0, 0]: expected finite samples"),
         ({}, "inputs.npz: arrays: expected at least one input array, got none"),
+        ({"a.b": np.zeros(8000, dtype=np.float32)}, "inputs.npz: arrays: expected case names matching"),
+        ({"x" * 65: np.zeros(8000, dtype=np.float32)}, "inputs.npz: arrays: expected case names matching"),
     ],
 )
 def test_user_bundle_rejects_bad_inputs(run_cli, tmp_path: Path, inputs: dict, message: str) -> None:
@@ -142,3 +144,62 @@ def test_export_rejects_bad_weights(run_cli, tmp_path: Path) -> None:
     torch.save({"evil": 1}, tmp_path / "w2.pt")
     code, _, err = run_cli("export", "--weights", str(tmp_path / "w2.pt"), "--out", str(tmp_path / "o"))
     assert code == 2 and "w2.pt: state_dict: expected present, got missing" in err
+
+
+def test_a_fresh_export_is_byte_identical_to_the_committed_bundle(tmp_path: Path) -> None:
+    """Every file, manifest included, on the kind of host that made it (a fresh process: TorchScript's
+    name mangling counts per process)."""
+    import subprocess
+    import sys
+
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    if manifest["exported_on"] != exporting_host():
+        pytest.skip(f"bundle exported on {manifest['exported_on']}, this host is {exporting_host()}")
+    out = tmp_path / "again"
+    subprocess.run(
+        [sys.executable, "-m", "armstft", "export", "--weights", str(DEFAULT_WEIGHTS), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    for name in ("manifest.json", *manifest["files"]):
+        assert (out / name).read_bytes() == (DEFAULT_BUNDLE / name).read_bytes(), name
+
+
+def test_the_exported_models_state_their_config() -> None:
+    """What verify checks the manifest's config against (armstft.model keeps it through freezing)."""
+    import armstft.faststft  # noqa: F401
+
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    for variant, entry in manifest["models"].items():
+        module = torch.jit.load(str(DEFAULT_BUNDLE / entry["file"]))
+        stated = json.loads(module.armstft_config)
+        backend = entry.get("stft_backend", "aten")
+        assert stated == {**manifest["config"], "stft_backend": backend}, variant
+
+
+def _bundle_default_model(run_cli, tmp_path: Path, config_text: str) -> tuple[int, str]:
+    np.savez(tmp_path / "inputs.npz", x=np.zeros((1, 8000), dtype=np.float32))
+    (tmp_path / "cfg.json").write_text(config_text)
+    inputs, config = str(tmp_path / "inputs.npz"), str(tmp_path / "cfg.json")
+    model = str(DEFAULT_BUNDLE / "model_fp32.pt")
+    code, _, err = run_cli(
+        "bundle", model, "--inputs", inputs, "--config", config, "--out", str(tmp_path / "b")
+    )
+    return code, err
+
+
+def test_user_bundle_refuses_a_config_the_model_was_not_built_with(run_cli, tmp_path: Path) -> None:
+    from armstft.config import StftConfig
+
+    code, err = _bundle_default_model(run_cli, tmp_path, json.dumps(StftConfig(sample_rate=8000).to_dict()))
+    assert code == 2 and "model_fp32.pt: armstft_config: expected the config given" in err, err
+
+
+def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
+    from armstft.config import StftConfig
+
+    code, err = _bundle_default_model(
+        run_cli, tmp_path, json.dumps(StftConfig().to_dict()).replace("10.0", "NaN")
+    )
+    assert code == 2 and "cfg.json: document: expected a JSON STFT config, got NaN" in err, err

@@ -1,15 +1,18 @@
-"""``armstft verify``: passes on the committed bundle; every kind of bad bundle fails with one clear line."""
+"""``armstft verify``: passes on the committed bundle; every kind of bad bundle fails with one clear line,
+and nothing verify cannot know passes silently (NaN golden data, tolerances, configs, unknown keys)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from tests.unit.conftest import DEFAULT_BUNDLE, rewrite_manifest
+from tests.unit.conftest import DEFAULT_BUNDLE, rewrite_golden, rewrite_manifest, verify_refuses
 
 
 def test_default_bundle_verifies(run_cli) -> None:
@@ -28,6 +31,7 @@ def test_default_bundle_verifies(run_cli) -> None:
         assert case["ok"] and case["max_abs"] is not None
     stft = [c for c in doc["cases"] if c["stage"] == "stft"]
     assert max(c["max_rel"] for c in stft) <= 1e-5
+    assert doc["warnings"] == [], doc["warnings"]  # every model states its config, and it matches
 
 
 def test_tampered_model_fails_naming_the_file(run_cli, bundle_copy: Path) -> None:
@@ -40,6 +44,21 @@ def test_tampered_model_fails_naming_the_file(run_cli, bundle_copy: Path) -> Non
     assert doc["ok"] is False and "model_fp32.pt: sha256: expected" in doc["error"]
     assert err.strip().splitlines()[-1].startswith("armstft: error: ")
     assert "model_fp32.pt" in err and "Traceback" not in err
+    from armstft.bundle import sha256_bytes
+
+    want = json.loads((bundle_copy / "manifest.json").read_text())["files"]["model_fp32.pt"]
+    got = sha256_bytes(model.read_bytes())
+    assert f"sha256: expected {want}, got {got} (differs from hex digit" in err  # both digests in full
+
+
+def test_hash_message_shows_where_two_digests_part() -> None:
+    """Digests alike in their first 16 hex digits used to read the same ("383ed39bfcf72304…" twice)."""
+    from armstft.bundle import digest_difference
+
+    want = "383ed39bfcf72304" + "0" * 48
+    got = "383ed39bfcf72304" + "1" + "0" * 47
+    text = digest_difference(want, got)
+    assert text.startswith(got) and "differs from hex digit 17 of 64" in text
 
 
 def test_missing_file(run_cli, bundle_copy: Path) -> None:
@@ -62,13 +81,11 @@ def test_corrupt_file_with_matching_hash_is_refused_at_load(run_cli, bundle_copy
 
 
 def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> None:
-    from armstft.bundle import sha256_file
-
-    golden = bundle_copy / "golden.npz"
-    np.savez(golden, **{"tone.input": np.array([object()], dtype=object)})
-    rewrite_manifest(bundle_copy, lambda m: m["files"].update({"golden.npz": sha256_file(golden)}))
-    code, _, err = run_cli("verify", str(bundle_copy))
-    assert code == 2 and "golden.npz: file: expected a NumPy .npz archive" in err
+    rewrite_golden(bundle_copy, lambda a: a.update({"tone.input": np.array([object()], dtype=object)}))
+    message = (
+        "golden.npz: tone.input: expected an array without Python objects (no pickles), got dtype object"
+    )
+    verify_refuses(run_cli, bundle_copy, message)
 
 
 @pytest.mark.parametrize(
@@ -76,10 +93,13 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
     [
         (
             lambda m: m.pop("files"),
-            "manifest.json: files: expected an object of file name -> sha256, got missing",
+            "manifest.json: files: expected present, got missing",
         ),
         (lambda m: m.update(schema="other/9"), 'manifest.json: schema: expected "armstft.bundle/1", got'),
-        (lambda m: m["config"].update(n_fft="512"), "manifest.json: config.n_fft: expected an integer >= 4"),
+        (
+            lambda m: m["config"].update(n_fft="512"),
+            "manifest.json: config.n_fft: expected an integer in 4..32768",
+        ),
         (
             lambda m: m["config"].pop("hop_length"),
             "manifest.json: config.hop_length: expected present, got missing",
@@ -87,16 +107,16 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
         (lambda m: m["config"].update(window="kaiser"), "config.window: expected one of hann"),
         (
             lambda m: m["models"]["int8"]["tolerance"].update(atol=-1),
-            "models.int8.tolerance.atol: expected a number",
+            "models.int8.tolerance.atol: expected a number in [0, 1e+06], got -1",
         ),
-        (lambda m: m["models"]["fp32"].pop("file"), "models.fp32.file: expected a file name, got missing"),
-        (lambda m: m["golden"].update(cases=[]), "golden.cases: expected a non-empty list of case names"),
+        (lambda m: m["models"]["fp32"].pop("file"), "models.fp32.file: expected present, got missing"),
+        (lambda m: m["golden"].update(cases=[]), "golden.cases: expected a list of 1..128 case names, got 0"),
         (
             lambda m: m["files"].update({"golden.npz": "abc"}),
             "files.golden.npz: expected a sha256 hex digest",
         ),
         (lambda m: m["files"].pop("model_int8.pt"), "files: expected an entry for model_int8.pt"),
-        (lambda m: m["stft"].update(models=["fp16"]), "stft.models: expected variants among ['fp32', "),
+        (lambda m: m["stft"].update(models=["fp16"]), "stft.models[0]: expected one of fp32, "),
         (
             lambda m: m["models"]["fp32"].update(stft_backend="cufft"),
             "fp32.stft_backend: expected one of aten",
@@ -114,13 +134,16 @@ def test_bad_manifest_fields(run_cli, bundle_copy: Path, change, message: str) -
 def test_manifest_not_json(run_cli, bundle_copy: Path) -> None:
     (bundle_copy / "manifest.json").write_text("{ not json")
     code, _, err = run_cli("verify", str(bundle_copy))
-    assert code == 2 and "manifest.json: document: expected valid JSON" in err
+    assert code == 2 and "manifest.json: document: expected standard JSON" in err
 
 
 def test_missing_golden_case(run_cli, bundle_copy: Path) -> None:
     rewrite_manifest(bundle_copy, lambda m: m["golden"]["cases"].append("no_such_case"))
     code, _, err = run_cli("verify", str(bundle_copy))
-    assert code == 2 and "golden.npz: no_such_case.input: expected an input array, got missing" in err
+    assert (
+        code == 2
+        and "golden.npz: no_such_case.input: expected an array the manifest names, got missing" in err
+    )
 
 
 def test_other_torch_version_warns_but_still_runs(run_cli, bundle_copy: Path) -> None:
@@ -133,14 +156,9 @@ def test_other_torch_version_warns_but_still_runs(run_cli, bundle_copy: Path) ->
 
 def test_out_of_tolerance_output_is_a_mismatch(run_cli, bundle_copy: Path) -> None:
     """Shift one golden logit: verify must report exit 1 and name the case (proves the check can fail)."""
-    from armstft.bundle import sha256_file
-
-    golden = bundle_copy / "golden.npz"
-    with np.load(golden) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays["chirp.out.fp32"] = arrays["chirp.out.fp32"] + np.float32(0.01)
-    np.savez(golden, **arrays)
-    rewrite_manifest(bundle_copy, lambda m: m["files"].update({"golden.npz": sha256_file(golden)}))
+    rewrite_golden(
+        bundle_copy, lambda a: a.update({"chirp.out.fp32": a["chirp.out.fp32"] + np.float32(0.01)})
+    )
     code, doc, err = run_cli("verify", str(bundle_copy))
     assert code == 1 and doc["ok"] is False
     failed = [c for c in doc["cases"] if not c["ok"]]
@@ -148,16 +166,12 @@ def test_out_of_tolerance_output_is_a_mismatch(run_cli, bundle_copy: Path) -> No
     assert "MISMATCH" in err
 
 
-def test_nan_output_fails(run_cli, bundle_copy: Path) -> None:
-    from armstft.bundle import sha256_file
+def test_nan_input_is_refused(run_cli, bundle_copy: Path) -> None:
+    def poison(arrays: dict) -> None:
+        arrays["tone.input"] = arrays["tone.input"].copy()
+        arrays["tone.input"][0, 5] = np.nan
 
-    golden = bundle_copy / "golden.npz"
-    with np.load(golden) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays["tone.input"] = arrays["tone.input"].copy()
-    arrays["tone.input"][0, 5] = np.nan
-    np.savez(golden, **arrays)
-    rewrite_manifest(bundle_copy, lambda m: m["files"].update({"golden.npz": sha256_file(golden)}))
+    rewrite_golden(bundle_copy, poison)
     code, _, err = run_cli("verify", str(bundle_copy))
     assert code == 2 and "tone.input[0, 5]: expected finite samples, got nan" in err
 
@@ -178,3 +192,183 @@ def test_python_dash_m_reports_one_line_without_traceback(bundle_copy: Path) -> 
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "Traceback" not in proc.stderr and "model_fp32.pt: sha256" in proc.stderr
+
+
+# --- silent passes: verify must not say "verified" when it cannot know ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "index", "value"),
+    [
+        ("chirp.out.fp32", (0, 2), np.nan),
+        ("tone.out.int8", (0, 0), np.inf),
+        ("batch4.out.fp32_armstft", (3, 5), -np.inf),
+        ("short.stft_ref", (0, 3, 1), complex(np.nan, 0.0)),
+    ],
+)
+def test_nan_or_inf_in_golden_data_is_refused(run_cli, bundle_copy: Path, key: str, index, value) -> None:
+    """Before: `max_abs nan` compared as "not greater than tol", so a NaN golden output passed."""
+
+    def poison(arrays: dict) -> None:
+        arrays[key] = arrays[key].copy()
+        arrays[key][index] = value
+
+    rewrite_golden(bundle_copy, poison)
+    code, doc, err = run_cli("verify", str(bundle_copy))
+    assert code == 2 and doc["ok"] is False
+    where = ", ".join(str(i) for i in index)
+    assert f"golden.npz: {key}[{where}]: expected finite values, got" in err, err
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant: str) -> None:
+    """Before: Python's json read `NaN`/`Infinity`, and a NaN/Infinity tolerance passed every fp32 golden
+    output shifted by +50."""
+    rewrite_golden(
+        bundle_copy,
+        lambda a: a.update({k: v + np.float32(50) for k, v in a.items() if k.endswith(".out.fp32")}),
+    )
+    path = bundle_copy / "manifest.json"
+    data = json.loads(path.read_text())
+    data["models"]["fp32"]["tolerance"] = {"atol": "@", "rtol": "@"}
+    path.write_text(json.dumps(data).replace('"@"', constant))
+    code, doc, err = run_cli("verify", str(bundle_copy))
+    assert code == 2 and doc["ok"] is False
+    assert (
+        f"manifest.json: document: expected standard JSON within the manifest's bounds, got {constant}" in err
+    )
+
+
+def test_a_tolerance_that_accepts_an_all_zero_output_is_refused(run_cli, bundle_copy: Path) -> None:
+    rewrite_manifest(bundle_copy, lambda m: m["models"]["fp32"]["tolerance"].update(atol=1000.0))
+    message = (
+        "manifest.json: models.fp32.tolerance: expected a tolerance that would notice an all-zero output"
+    )
+    verify_refuses(run_cli, bundle_copy, message)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sample_rate", 8000, "config.sample_rate: expected 16000 (as model_fp32.pt was built), got 8000"),
+        ("n_mels", 20, "config.n_mels: expected 40 (as model_fp32.pt was built), got 20"),
+        ("f_max", 4000.0, "config.f_max: expected None (as model_fp32.pt was built), got 4000.0"),
+        ("max_seconds", 5.0, "config.max_seconds: expected 10.0 (as model_fp32.pt was built), got 5.0"),
+        ("n_fft", 1024, "golden.npz: tone.stft_ref.shape: expected (1, 513, 63) (from the input and config)"),
+        (
+            "hop_length",
+            128,
+            "golden.npz: tone.stft_ref.shape: expected (1, 257, 126) (from the input and config)",
+        ),
+        ("window", "hamming", "golden.npz: tone.stft_ref: expected the float64 STFT of tone.input under the"),
+        ("pad_mode", "constant", "golden.npz: tone.stft_ref: expected the float64 STFT of tone.input under"),
+        ("normalized", True, "golden.npz: tone.stft_ref: expected the float64 STFT of tone.input under"),
+        (
+            "stft_backend",
+            "armstft",
+            "config.stft_backend: expected 'aten' (as model_fp32.pt was built), got 'armstft'",
+        ),
+    ],
+)
+def test_a_manifest_config_the_models_were_not_built_with_is_refused(
+    run_cli, bundle_copy: Path, field: str, value, message: str
+) -> None:
+    """Before: the manifest's config was never checked against the model (8000 Hz, n_fft 1024, hamming...
+    all verified as OK)."""
+    rewrite_manifest(bundle_copy, lambda m: m["config"].update({field: value}))
+    code, doc, err = run_cli("verify", str(bundle_copy))
+    assert code == 2 and doc["ok"] is False
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_variant_backend_its_model_does_not_call_is_refused(run_cli, bundle_copy: Path) -> None:
+    rewrite_manifest(bundle_copy, lambda m: m["models"]["fp32_armstft"].update(stft_backend="aten"))
+    code, _, err = run_cli("verify", str(bundle_copy))
+    assert code == 2
+    assert "models.fp32_armstft.stft_backend: expected 'armstft' (as model_fp32_armstft.pt was built)" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda m: m["models"]["int8"]["tolerance"].update(
+                argmax_match=m["models"]["int8"]["tolerance"].pop("argmax_matches")
+            ),
+            "models.int8.tolerance.argmax_match: expected one of the keys atol, rtol, argmax_matches",
+        ),
+        (lambda m: m.update(sftf=m.pop("stft")), "manifest.json: sftf: expected one of the keys"),
+        (lambda m: m["golden"].update(case=["tone"]), "golden.case: expected one of the keys file, cases"),
+        (lambda m: m["config"].update(nfft=512), "config.nfft: expected one of the fields"),
+        (
+            lambda m: m["models"]["fp32"].update(precission="fp32"),
+            "models.fp32.precission: expected one of the keys",
+        ),
+        (
+            lambda m: m["files"].update({"notes.txt": "0" * 64}),
+            "files.notes.txt: expected only files the manifest",
+        ),
+    ],
+)
+def test_unknown_or_misspelled_keys_are_refused(run_cli, bundle_copy: Path, change, message: str) -> None:
+    """Before: `argmax_match` silently turned off the int8 class check, `sftf` dropped the STFT stage
+    (27/27 checks instead of 45)."""
+    rewrite_manifest(bundle_copy, change)
+    code, doc, err = run_cli("verify", str(bundle_copy))
+    assert code == 2 and doc["ok"] is False and doc["cases"] == []
+    assert message in err, err
+
+
+class Plain(torch.nn.Module):
+    """A user's wrapper: the inner model states its config, the wrapper (what gets saved) does not."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.inner(audio)
+
+    @torch.jit.export
+    def stft(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.inner.stft(audio)
+
+
+def test_a_user_model_that_states_no_config_is_verified_with_a_warning(run_cli, tmp_path: Path) -> None:
+    """What cannot be checked is said: sample rate, mel bands... only a model's own statement confirms."""
+    from armstft.config import StftConfig
+    from armstft.model import StftClassifier
+
+    config = StftConfig(n_fft=256, hop_length=128, win_length=256, n_mels=16, max_seconds=1.0)
+    torch.manual_seed(0)
+    model = torch.jit.script(Plain(StftClassifier(config, n_classes=3).eval()))
+    torch.jit.save(model, str(tmp_path / "mine.pt"))
+    np.savez(tmp_path / "in.npz", a=np.random.default_rng(0).standard_normal((1, 8000)).astype(np.float32))
+    (tmp_path / "cfg.json").write_text(json.dumps(config.to_dict()))
+    args = ["--inputs", str(tmp_path / "in.npz"), "--config", str(tmp_path / "cfg.json")]
+    code, _, err = run_cli("bundle", str(tmp_path / "mine.pt"), *args, "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    code, doc, err = run_cli("verify", str(tmp_path / "b"))
+    assert code == 0 and doc["ok"], err
+    assert any("no model states the config it was built with" in w for w in doc["warnings"]), doc["warnings"]
+
+
+# --- names and messages ----------------------------------------------------------------------------------
+
+
+def test_a_newline_in_a_manifest_name_cannot_forge_output_lines(run_cli, bundle_copy: Path) -> None:
+    forged = "model_fp32.pt\nok   model fp32  tone  max_abs 0\nverified: 45/45 checks within tolerance"
+    rewrite_manifest(bundle_copy, lambda m: m["models"]["fp32"].update(file=forged))
+    code, _doc, err = run_cli("verify", str(bundle_copy))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "models.fp32.file: expected a plain file name inside the bundle" in err and "\\n" in err
+
+
+def test_a_newline_in_the_bundle_path_stays_on_one_line(run_cli, bundle_copy: Path) -> None:
+    odd = bundle_copy.with_name("bundle\nverified: 45 of 45 checks within tolerance")
+    bundle_copy.rename(odd)
+    (odd / "golden.npz").unlink()
+    code, _, err = run_cli("verify", str(odd))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("armstft: error: '") and "bundle\\nverified" in err

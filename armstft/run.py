@@ -1,0 +1,77 @@
+"""``armstft run BUNDLE AUDIO``: classify one clip, or say clearly why not.
+
+The bundle is opened exactly as ``verify`` opens it (hashes first; the model loaded from the hashed bytes
+in a watchdog'ed worker; its stated config must be the manifest's, so 8 kHz audio is never classified
+by a model built for 16 kHz). The audio is sized and checked before it is read (armstft.audio). A model
+that raises on this clip is bad input naming both files (exit 2); logits with NaN/Inf are the device's
+failure (exit 1), never a predicted class. The JSON written is standard (no NaN).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from armstft import limits
+from armstft.audio import first_bad, read_audio
+from armstft.bundle import open_bundle
+from armstft.config import StftConfig
+from armstft.errors import BundleError, ComputeError, InputError
+from armstft.sandbox import Worker, WorkerError, WorkerStopped
+from armstft.verify import check_declared, declared_config, run_model
+
+
+def classify(
+    bundle_path: Path, audio_path: Path, variant: str, case_seconds: float = limits.CASE_SECONDS
+) -> dict[str, Any]:
+    bundle = open_bundle(bundle_path)
+    manifest = bundle.manifest
+    if variant not in manifest.variants:
+        raise InputError(
+            str(manifest.path), "models", f"a variant named {variant}", sorted(manifest.variants)
+        )
+    audio = read_audio(audio_path, manifest.config or StftConfig())
+    model_file = manifest.variants[variant].file
+    where = bundle.where(model_file)
+    with Worker("fork", case_seconds=case_seconds) as worker:
+        try:
+            reply, _ = worker.request(
+                {"op": "load", "model": variant, "methods": []}, [bundle.data[model_file]]
+            )
+        except WorkerError as err:
+            raise BundleError(where, "file", "a TorchScript archive", f"unloadable ({err.detail})") from None
+        except WorkerStopped as err:
+            raise BundleError(where, "load", f"to load within {case_seconds:g} s", str(err)) from None
+        check_declared(manifest, variant, declared_config(reply["armstft_config"], where))
+        try:
+            logits = run_model(worker, bundle, variant, "forward", audio, audio_path.name)
+        except WorkerError as err:
+            if err.kind == "output":
+                raise ComputeError(where, "output", "a float tensor of logits", err.detail) from None
+            raise InputError(
+                str(audio_path),
+                "audio",
+                f"an input {model_file} accepts",
+                f"{audio.shape[-1]} samples ({err})",
+            ) from None
+    labels = manifest.labels
+    if logits.ndim != 2 or logits.shape[0] != audio.shape[0] or np.iscomplexobj(logits):
+        raise ComputeError(where, "output", f"real logits of shape ({audio.shape[0]}, classes)", logits.shape)
+    if labels and logits.shape[1] != len(labels):
+        raise ComputeError(where, "output", f"{len(labels)} logits (one per label)", logits.shape[1])
+    bad = first_bad(logits)
+    if bad is not None:
+        raise ComputeError(
+            where, f"output[{bad[0]}]", "finite logits", f"{bad[1]} (NaN/Inf): no class predicted"
+        )
+    predicted = [labels[int(row.argmax())] if labels else None for row in logits]
+    return {
+        "schema": "armstft.run/1",
+        "ok": True,
+        "audio": str(audio_path),
+        "variant": variant,
+        "logits": logits.astype(np.float64).tolist(),
+        "predicted": predicted,
+    }
