@@ -1,0 +1,1 @@
+"""Results of one run: the run folder, board JSON, limits, comparison, JUnit, report and plot."""
