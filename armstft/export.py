@@ -5,7 +5,8 @@
 Exports the fp32 model (scripted, frozen, with its ``stft`` method kept) and a dynamic-int8 variant
 (``quantize_dynamic`` on Linear layers), then records golden vectors: seeded inputs, the float64 NumPy
 reference of the STFT stage, and this host's outputs for every variant. Same weights in, same bytes out:
-a fresh process on the same kind of host writes byte-identical files (tested). Within one process
+a fresh process on the same kind of host writes byte-identical files (tested), from whatever folder the
+clone is in (armstft.tsfile drops TorchScript's host-path debug records). Within one process
 TorchScript's name mangling counts up, so repeated in-process exports are compared on their outputs.
 Every model keeps ``armstft_config`` (the config it was built with) for verify to hold the manifest to.
 """
@@ -22,7 +23,7 @@ import torch
 import torchaudio
 
 import armstft
-from armstft import limits
+from armstft import limits, tsfile
 from armstft.audio import check_audio
 from armstft.bundle import NAME, golden_key, write_manifest
 from armstft.config import StftConfig
@@ -143,7 +144,7 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
         for variant, module in variants.items():
             arrays[golden_key(case, f"out.{variant}")] = run_variant(module, audio)
     for variant, module in variants.items():
-        torch.jit.save(module, str(out / f"model_{variant}.pt"))
+        tsfile.save(module, out / f"model_{variant}.pt")
     np.savez(out / "golden.npz", **arrays)
     manifest = {
         "name": name,
@@ -248,7 +249,7 @@ def bundle_user_model(
         if has_stft:
             assert config is not None
             arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), config)
-    torch.jit.save(module, str(out / "model_fp32.pt"))
+    tsfile.save(module, out / "model_fp32.pt")
     np.savez(out / "golden.npz", **arrays)
     manifest: dict[str, Any] = {
         "name": name,

@@ -203,3 +203,34 @@ def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
         run_cli, tmp_path, json.dumps(StftConfig().to_dict()).replace("10.0", "NaN")
     )
     assert code == 2 and "cfg.json: document: expected a JSON STFT config, got NaN" in err, err
+
+
+@pytest.mark.slow
+def test_export_bytes_do_not_depend_on_the_clone_folder(tmp_path: Path) -> None:
+    """The same sources in two folders export the same bytes: no host path inside the TorchScript files
+    (torch.jit.save's debug records name the exporting clone's files; armstft.tsfile leaves them out)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    package = Path(__file__).resolve().parents[2] / "armstft"
+    outs = []
+    for clone in ("first-clone", "second/clone"):
+        root = tmp_path / clone
+        shutil.copytree(package, root / "armstft", ignore=shutil.ignore_patterns("__pycache__"))
+        out = tmp_path / f"bundle-{len(outs)}"
+        subprocess.run(
+            [sys.executable, "-m", "armstft", "export", "--weights", str(DEFAULT_WEIGHTS), "--out", str(out)],
+            check=True, capture_output=True, timeout=600, cwd=root,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(root)},
+        )  # fmt: skip
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == sorted(p.name for p in outs[1].iterdir())
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+        if name.endswith(".pt"):
+            with zipfile.ZipFile(outs[0] / name) as z:
+                blob = b"".join(z.read(n) for n in z.namelist())
+            assert str(tmp_path).encode() not in blob and b"first-clone" not in blob, name
