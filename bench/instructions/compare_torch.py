@@ -65,11 +65,24 @@ def pypi_torch(version: str) -> Path:
     return dest
 
 
+def warn_without_bytecode(root: Path, version: str) -> None:
+    """``import torch`` counts byte-compiling too when the tree ships no .pyc for its CPython."""
+    tag = "cpython-" + version.replace(".", "")
+    inits = [
+        p
+        for pre in ("usr", "usr/local")
+        for p in root.glob(f"{pre}/lib/python3*/*-packages/torch/__init__.py")
+    ]
+    if inits and not list(inits[0].parent.glob(f"__pycache__/__init__.{tag}*.pyc")):
+        measure.log(f"warning: {inits[0].parent}: no {tag} .pyc, so 'import torch' includes compiling it")
+
+
 def run_side(
     plugin: Path, root: Path, site: list[Path], runs: int, cpu: str
 ) -> tuple[dict, dict[str, list[float]]]:
     """Per row name: the per-call counts of each run; plus the guest's torch facts."""
-    python, _ = guest_python(root)
+    python, version = guest_python(root)
+    warn_without_bytecode(root, version)
     arg = f"{REPO / 'models/default'},{REPO / 'models/default-weights.pt'}"
     counts: dict[str, list[float]] = {}
     info: dict = {}

@@ -3,8 +3,8 @@
 The same marker protocol as guest.py (``mark, 1 call, mark, R calls, mark``; the host takes the difference
 per call), so measure.run_guest pairs the marks with the plan printed here. ``import torch`` is the first
 entry: ``mark, nothing, mark, import torch, mark`` with R = 2 gives the import's count alone. Only torch is
-needed for the kernel rows; the model rows load the bundle's TorchScript files and the conv2d row builds
-armstft's model from the committed weights when armstft is importable, else they are left out.
+needed: the model rows load the bundle's TorchScript files, the conv2d and Linear rows the model's layers
+with the committed weights (models/default-weights.pt).
 
     torch_guest.py BUNDLE_DIR WEIGHTS   (argv[1]: one string "BUNDLE_DIR,WEIGHTS" as run_guest passes it)
 """
@@ -64,25 +64,20 @@ def main() -> None:
     measure(
         "torch.stft case A", lambda: torch.stft(audio[0], 512, 256, window=window, return_complex=True), 20
     )
-    try:
-        from armstft.export import build_model, load_weights
-    except ImportError:
-        build_model = None
-    if build_model is not None:
-        from pathlib import Path
-
-        model = build_model(load_weights(Path(weights)))
-        with torch.no_grad():
-            feats = model.log_mel(audio).unsqueeze(1)
-        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-        measure(f"model conv2d {tuple(conv.weight.shape)} on {tuple(feats.shape)}", lambda: conv(feats), 10)
-        linear = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
-        x = torch.randn(1, linear.in_features, generator=gen)
-        measure(f"nn.Linear {linear.in_features}->{linear.out_features}", lambda: linear(x), 50)
-    else:
-        linear = torch.nn.Linear(32, 64)
-        x = torch.randn(1, 32, generator=gen)
-        measure("nn.Linear 32->64", lambda: linear(x), 50)
+    # the model's first conv2d and first Linear with their committed weights, on inputs of the shapes
+    # the model feeds them (log-mel of 1 s: n_mels x (1 + samples // hop) frames); torch only
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    state, config = saved["state_dict"], saved["config"]
+    w, bias = state["features.0.weight"], state["features.0.bias"]
+    feats = torch.randn(1, 1, config["n_mels"], 1 + 16000 // config["hop_length"], generator=gen)
+    conv = torch.nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), padding=w.shape[2] // 2)
+    conv.load_state_dict({"weight": w, "bias": bias})
+    measure(f"model conv2d {tuple(w.shape)} on {tuple(feats.shape)}", lambda: conv(feats), 10)
+    w, bias = state["head.1.weight"], state["head.1.bias"]
+    linear = torch.nn.Linear(w.shape[1], w.shape[0])
+    linear.load_state_dict({"weight": w, "bias": bias})
+    x = torch.randn(1, w.shape[1], generator=gen)
+    measure(f"model nn.Linear {w.shape[1]}->{w.shape[0]}", lambda: linear(x), 50)
     for variant in ("fp32", "int8"):
         path = os.path.join(bundle, f"model_{variant}.pt")
         if os.path.isfile(path):
