@@ -8,6 +8,12 @@ SECTION = "images"
 LICENSE = "MIT"
 CVE_PRODUCT = "armstft"
 
+# Yocto's own test loop: `bitbake armstft-image-dev -c testimage` boots the image (runqemu on
+# qemuarm64, or TEST_TARGET = "simpleremote" with TEST_TARGET_IP for a board on the desk) and runs
+# these oeqa runtime modules; "armstft" is meta-armstft/lib/oeqa/runtime/cases/armstft.py.
+IMAGE_CLASSES += "testimage"
+TEST_SUITES = "ping ssh python armstft ptest"
+
 inherit core-image armstft_image
 
 IMAGE_FEATURES += "ssh-server-openssh"
@@ -30,7 +36,9 @@ IMAGE_INSTALL = "packagegroup-core-boot \
                  htop \
                  openssh-sftp-server \
                  procps \
+                 python3-armstft-ptest \
                  python3-pip \
+                 ptest-runner \
                  rsync \
                  util-linux"
 

@@ -161,15 +161,19 @@ def compile_tree(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", str(path)], check=False)
 
 
-def run_guest(plugin: Path, root: Path, site: list[Path], cases: str, cpu: str) -> list[dict]:
-    """One emulated process: returns the plan entries with their per-call instruction counts."""
+def run_guest(
+    plugin: Path, root: Path, site: list[Path], cases: str, cpu: str, script: Path = HERE / "guest.py",
+    python: str = "usr/bin/python3.11",
+) -> list[dict]:  # fmt: skip
+    """One emulated process of ``script`` (default guest.py; compare_torch.py passes its own) run by the
+    tree's ``python``: returns the plan entries with their per-call instruction counts."""
     with tempfile.TemporaryDirectory() as tmp:
         marks_file = Path(tmp) / "marks.txt"
         # fixed hash seed, no address randomisation: dict probing and malloc placement (so counts) repeat
         cmd = [
             "setarch", platform.machine(), "-R",
             "qemu-aarch64", "-cpu", cpu, "-plugin", f"{plugin},out={marks_file}", "-L", str(root),
-            str(root / "usr/bin/python3.11"), str(HERE / "guest.py"), cases,
+            str(root / python), str(script), cases,
         ]  # fmt: skip
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(map(str, site)), "OMP_NUM_THREADS": "1",
                "HOME": tmp, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip

@@ -1,5 +1,5 @@
 # Common configuration of the armstft images: SD-card wic output with a bmap, SSH by key only, and
-# a login user whose password is locked. Nothing here is a secret: keys come from the builder.
+# a login user without any password. Nothing here is a secret: keys come from the builder.
 
 inherit extrausers
 
@@ -9,7 +9,10 @@ IMAGE_FSTYPES:append:qemuall = " ext4"
 WKS_FILE = "armstft-sdcard.wks"
 WKS_FILE:qemuall = "armstft-qemu.wks"
 
-# Login user for SSH. useradd leaves its password locked ("!"), so only keys work.
+# Login user for SSH, by key only. useradd leaves the password field "!" (locked), and an OpenSSH built
+# without PAM (the distro has no pam) refuses locked accounts even with a valid key ("User ... not
+# allowed because account is locked"). "*" matches no password at all but does not lock the account,
+# so keys work and passwords never do (armstft_key_login_only below).
 ARMSTFT_USER ?= "armstft"
 EXTRA_USERS_PARAMS = "useradd -m -s /bin/sh ${ARMSTFT_USER};"
 
@@ -20,7 +23,14 @@ ARMSTFT_KEY_USERS ?= "${ARMSTFT_USER}"
 # sshd's PermitRootLogin; the dev image relaxes it to prohibit-password (keys only).
 ARMSTFT_PERMIT_ROOT_LOGIN ?= "no"
 
-ROOTFS_POSTPROCESS_COMMAND += "armstft_install_authorized_keys armstft_sshd_keys_only"
+ROOTFS_POSTPROCESS_COMMAND += "armstft_key_login_only armstft_install_authorized_keys armstft_sshd_keys_only"
+
+armstft_key_login_only[doc] = "Give ARMSTFT_USER the no-password '*' instead of the locked '!'"
+armstft_key_login_only () {
+    shadow=${IMAGE_ROOTFS}${sysconfdir}/shadow
+    sed -i -e 's/^${ARMSTFT_USER}:![^:]*:/${ARMSTFT_USER}:*:/' "$shadow"
+    grep -q '^${ARMSTFT_USER}:\*:' "$shadow" || bbfatal "$shadow: ${ARMSTFT_USER}: expected password field '*', got $(grep '^${ARMSTFT_USER}:' "$shadow" | cut -d: -f2)"
+}
 
 armstft_install_authorized_keys[doc] = "Install ARMSTFT_AUTHORIZED_KEYS for the ARMSTFT_KEY_USERS"
 armstft_install_authorized_keys () {

@@ -20,11 +20,12 @@ FILESEXTRAPATHS:prepend := "${ARMSTFT_TOPDIR}:"
 SRC_URI = "file://pyproject.toml;subdir=armstft-src \
            file://setup.py;subdir=armstft-src \
            file://README.md;subdir=armstft-src \
-           file://armstft;subdir=armstft-src"
+           file://armstft;subdir=armstft-src \
+           file://run-ptest"
 
 S = "${UNPACKDIR}/armstft-src"
 
-inherit python_setuptools_build_meta
+inherit python_setuptools_build_meta ptest
 
 # The working tree may hold host build products (an x86 _native*.so, __pycache__, egg-info); only
 # sources may reach the target build.
@@ -37,3 +38,6 @@ RDEPENDS:${PN} += "python3-core \
                    python3-numpy \
                    python3-torch \
                    python3-torchaudio"
+
+# ptest (run-ptest): armstft info and verify of the default bundle on the board.
+RDEPENDS:${PN}-ptest += "armstft-model"

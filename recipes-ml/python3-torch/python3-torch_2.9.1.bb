@@ -8,27 +8,38 @@ HOMEPAGE = "https://pytorch.org/"
 BUGTRACKER = "https://github.com/pytorch/pytorch/issues"
 SECTION = "devel/python"
 LICENSE = "BSD-3-Clause"
-# LICENSE lines 1-84 are PyTorch's own BSD-3-Clause text; the rest lists bundled third-party code.
-LIC_FILES_CHKSUM = "file://LICENSE;beginline=1;endline=84;md5=d07280c7432af485bb23b7b316c5f3e5 \
+# LICENSE (84 lines) is PyTorch's BSD-3-Clause text; NOTICE credits the code it incorporates.
+LIC_FILES_CHKSUM = "file://LICENSE;md5=d07280c7432af485bb23b7b316c5f3e5 \
                     file://NOTICE;md5=dff7a430f36da9b71299379ec419aa39"
 CVE_PRODUCT = "pytorch"
 
+# Libraries, host tools, and the build requirements of 2.9.1's pyproject.toml [build-system] table
+# (cmake, ninja, numpy, packaging, pyyaml, requests, six, typing-extensions; setuptools and wheel come
+# with the PEP 517 class), which pyproject-build checks, with their own requirements, before setup.py
+# runs: requests requires charset_normalizer, which python3-requests-native does not bring along.
 DEPENDS += "libeigen \
             openblas \
             protobuf \
             protobuf-native \
+            python3-charset-normalizer-native \
+            python3-cmake-native \
+            python3-ninja-native \
             python3-numpy \
             python3-numpy-native \
             python3-packaging-native \
             python3-pybind11 \
             python3-pyyaml-native \
+            python3-requests-native \
+            python3-six-native \
             python3-typing-extensions-native \
             sleef"
 
 # PyTorch's own release tarball: unlike GitHub's generated source archive it contains every
 # submodule (third_party/*), so nothing is cloned or downloaded after do_fetch and the build works
 # from a source mirror. The checksum is the one conda-forge's pytorch-cpu feedstock pins for v2.9.1.
-SRC_URI = "https://github.com/pytorch/pytorch/releases/download/v${PV}/pytorch-v${PV}.tar.gz"
+SRC_URI = "https://github.com/pytorch/pytorch/releases/download/v${PV}/pytorch-v${PV}.tar.gz \
+           file://0001-pyproject.toml-accept-the-distribution-s-setuptools.patch \
+           file://0002-macros.h.in-record-compiler-and-flags-given-by-the-bu.patch"
 SRC_URI[sha256sum] = "e17504700ebc4c87f9b57059df1c4d790b769458c04db144c7a92aea90f2c92b"
 
 S = "${UNPACKDIR}/pytorch-v${PV}"
@@ -114,8 +125,18 @@ export COMPILER_WORKS_EXITCODE__TRYRUN_OUTPUT = ""
 # which setup.py's CMake run uses for every ATen kernel. NEON is implicit on aarch64; on 32-bit ARM
 # the tune carries -mfpu=neon (see COMPATIBLE_HOST:arm).
 TORCH_TUNE_CCARGS = "${TUNE_CCARGS}"
-OECMAKE_C_FLAGS = "${TORCH_TUNE_CCARGS} ${TOOLCHAIN_OPTIONS} ${CFLAGS}"
+OECMAKE_C_FLAGS = "${TORCH_TUNE_CCARGS} ${TOOLCHAIN_OPTIONS} ${CFLAGS} ${TORCH_C_COMPAT_FLAGS}"
 OECMAKE_CXX_FLAGS = "${TORCH_TUNE_CCARGS} ${TOOLCHAIN_OPTIONS} ${CXXFLAGS}"
+
+# GCC 14 and later (wrynose has 15) make -Wincompatible-pointer-types an error in C. XNNPACK's f16/s8/u8
+# NEON kernels in 2.9.1 pass e.g. an xnn_float16* to vld1q_dup_u16 (pytorch#149828, fixed after 2.9.1),
+# so they stop the build; the casts are harmless, so keep them a warning.
+TORCH_C_COMPAT_FLAGS = "-Wno-error=incompatible-pointer-types"
+
+# What torch.__config__.show() records as compiler and flags (0002-macros.h.in-*.patch): the target
+# compiler's name and the machine tune, never a path of the build machine.
+TORCH_RECORDED_CXX_COMPILER = "${TARGET_PREFIX}g++"
+TORCH_RECORDED_CXX_FLAGS = "${TORCH_TUNE_CCARGS}"
 
 # ---- parallelism -----------------------------------------------------------------------------------
 # Some ATen translation units need about 4 GB of RAM each: cap setup.py's MAX_JOBS by the memory
@@ -125,12 +146,21 @@ TORCH_MB_PER_JOB ?= "4096"
 # Values setup.py cannot pass through its environment filter go into the toolchain file as cache
 # entries: the BLAS choice (again, explicitly), where OpenBLAS is, the host protoc, and the target's
 # NumPy headers (the native ones describe the build host).
+# protobuf: meta-oe's target protobuf is built without protoc, so its CMake package exports no
+# protobuf::protoc and sets no PROTOBUF_LIBRARY; 2.9.1's cmake/public/protobuf.cmake then stops
+# ("found protobuf with old style targets, but could not find targets"). protobuf's module-compatible
+# mode sets the FindProtobuf variables from the exported targets, and Protobuf_PROTOC_EXECUTABLE (the
+# host protoc) becomes protobuf::protoc.
 do_generate_toolchain_file:append() {
     cat >> ${WORKDIR}/toolchain.cmake <<EOF_TORCH
 set(BLAS "${TORCH_BLAS}" CACHE STRING "BLAS for ATen")
 set(OpenBLAS_INCLUDE_DIR "${STAGING_INCDIR}" CACHE PATH "OpenBLAS headers")
 set(OpenBLAS_LIB "${STAGING_LIBDIR}/libopenblas.so" CACHE FILEPATH "OpenBLAS library")
 set(CAFFE2_CUSTOM_PROTOC_EXECUTABLE "${STAGING_BINDIR_NATIVE}/protoc" CACHE FILEPATH "host protoc")
+set(protobuf_MODULE_COMPATIBLE ON CACHE BOOL "FindProtobuf variables from protobuf's CMake package")
+set(Protobuf_PROTOC_EXECUTABLE "${STAGING_BINDIR_NATIVE}/protoc" CACHE FILEPATH "host protoc")
+set(TORCH_RECORDED_CXX_COMPILER "${TORCH_RECORDED_CXX_COMPILER}" CACHE STRING "compiler in torch.__config__")
+set(TORCH_RECORDED_CXX_FLAGS "${TORCH_RECORDED_CXX_FLAGS}" CACHE STRING "flags in torch.__config__")
 set(Python_NumPy_INCLUDE_DIR "${STAGING_DIR_HOST}${PYTHON_SITEPACKAGES_DIR}/numpy/_core/include" CACHE PATH "")
 EOF_TORCH
 }
@@ -145,6 +175,16 @@ do_compile:prepend() {
     [ "$by_mem" -lt "$jobs" ] && jobs=$by_mem
     export MAX_JOBS=$jobs
     bbnote "python3-torch: MAX_JOBS=$MAX_JOBS (${TORCH_MB_PER_JOB} MB per job, $mem_mb MB available)"
+}
+
+# Build paths the wheel would carry into the packages (package QA "buildpaths"): setup.py lists the
+# bundled third-party licences by their absolute source path, and ATenConfig.cmake points at the
+# source tree's include directory, which the package installs next to the CMake files.
+do_install:append() {
+    site=${D}${PYTHON_SITEPACKAGES_DIR}
+    sed -i -e 's#${S}/##g' $site/torch-${PV}.dist-info/licenses/LICENSE
+    sed -i -e 's#"${S}/torch/include"#"${CMAKE_CURRENT_LIST_DIR}/../../../include"#' \
+        $site/torch/share/cmake/ATen/ATenConfig.cmake
 }
 
 # Headers, CMake config and the C++ extension toolchain are only for building against libtorch.

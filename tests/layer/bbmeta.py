@@ -113,3 +113,24 @@ def parse(path: Path) -> Meta:
     for item in stash.GetItemsFor(filename=name, classifier=PythonBlock.CLASSIFIER):
         meta.python_defs[item.FuncName] = item.Raw
     return meta
+
+
+def shell_function(path: Path, name: str, sub: str = "") -> str:
+    """The body of shell function ``name`` (``sub``: its override, e.g. "append") as bitbake stores it."""
+    from oelint_parser.cls_item import Function
+
+    stash = Stash(quiet=True)
+    path = path.resolve()
+    stash.AddFile(str(path))
+    stash.Finalize()
+    for func in stash.GetItemsFor(filename=str(path), classifier=Function.CLASSIFIER):
+        if func.FuncName == name and (func.SubItem or "") == sub and not func.IsPython:
+            body = func.FuncBodyRaw.strip()
+            return body[:-1] if body.endswith("}") else body
+    raise KeyError(f"{path.name}: no shell function {name}{':' + sub if sub else ''}")
+
+
+def expand_with(text: str, values: dict[str, str]) -> str:
+    """Substitute bitbake ``${VAR}`` references from ``values``, as bitbake expands a shell function
+    before it runs; references to names not in ``values`` stay (shell or CMake variables)."""
+    return _REF.sub(lambda m: values.get(m.group(1), m.group(0)), text)

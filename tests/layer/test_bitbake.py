@@ -30,6 +30,24 @@ def test_script_rejects_a_wrong_checkout(tmp_path) -> None:
     assert "bitbake/bin: expected a directory" in proc.stderr
 
 
+def test_script_rejects_a_missing_overlay(tmp_path) -> None:
+    for d in (
+        "bitbake/bin",
+        "openembedded-core/meta",
+        "meta-openembedded/meta-oe",
+        "meta-openembedded/meta-python",
+    ):
+        (tmp_path / d).mkdir(parents=True)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(tmp_path), "qemuarm64", "kas/no-such-overlay.yml"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "no-such-overlay.yml: expected a kas overlay file" in proc.stderr
+
+
 @pytest.mark.slow
 def test_real_bitbake_parses_and_resolves_the_image() -> None:
     checkout = os.environ.get("ARMSTFT_BITBAKE_CHECKOUT")

@@ -74,5 +74,20 @@ def test_offline_overlay_matches_the_bitbake_check() -> None:
     assert re.search(r'^BB_NO_NETWORK = "1"$', conf, re.M)
     assert re.search(r'^CONNECTIVITY_CHECK_URIS = ""$', conf, re.M)
     script = (REPO / "scripts/check-bitbake.sh").read_text()
-    for line in ('BB_NO_NETWORK = "1"', 'CONNECTIVITY_CHECK_URIS = ""', 'DISTRO = "armstft"'):
+    for line in (
+        'BB_NO_NETWORK = "1"',
+        'CONNECTIVITY_CHECK_URIS = ""',
+        'write_local_conf "$build/conf/local.conf" armstft',
+    ):
         assert line in script
+
+
+def test_prebuilt_overlay_selects_the_bin_recipes() -> None:
+    """kas/prebuilt-torch.yml swaps both providers; the distro's defaults name the source recipes."""
+    conf = load(REPO / "kas/prebuilt-torch.yml")["local_conf_header"]["prebuilt-torch"]
+    for pkg in ("python3-torch", "python3-torchaudio"):
+        for var in ("PREFERRED_PROVIDER", "PREFERRED_RPROVIDER"):
+            assert re.search(rf'^{var}_{pkg} = "{pkg}-bin"$', conf, re.M), (var, pkg)
+            assert (REPO / f"recipes-ml/{pkg}-bin").is_dir()
+    distro = (REPO / "meta-armstft/conf/distro/armstft.conf").read_text()
+    assert 'PREFERRED_PROVIDER_python3-torch ?= "python3-torch"' in distro
