@@ -5,7 +5,7 @@
 #
 # Usage: scripts/oeqa-board.sh CHECKOUT [MODULE...]     (default modules: ping ssh armstft)
 #   CHECKOUT  the bitbake checkout (openembedded-core/ inside), as for scripts/check-bitbake.sh
-# The board must be built first (python -m harness.board.build). Writes oe-test's log and JSON results
+# The board must be built first (python -m harness.image.build). Writes oe-test's log and JSON results
 # to $ARMSTFT_BUILD/oeqa-board/<UTC time>/ and prints its path; exit status is oe-test's.
 #
 # The emulated board is Debian with the same armstft, bundle and torch wheels as the images, not a
@@ -24,14 +24,16 @@ modules=("$@")
 oe_test=$checkout/openembedded-core/scripts/oe-test
 [[ -x $oe_test ]] || { echo "oeqa-board: error: $oe_test: expected oe-core's oe-test, got none" >&2; exit 2; }
 board_json=$ARMSTFT_BUILD/board/out/board.json
-[[ -f $board_json ]] || { echo "oeqa-board: error: $board_json: expected the built board (python -m harness.board.build), got none" >&2; exit 2; }
+[[ -f $board_json ]] || { echo "oeqa-board: error: $board_json: expected the built board (python -m harness.image.build), got none" >&2; exit 2; }
+venv=${ARMSTFT_VENV:-$(bash "$repo/scripts/bootstrap.sh")}
 
 out=$ARMSTFT_BUILD/oeqa-board/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/bin"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mapfile -t qemu < <(python3 -c 'import json, sys
-for a in json.load(open(sys.argv[1]))["qemu"]["args"]:
-    print(a.replace("{port}", sys.argv[2]))' "$board_json" "$port")
+# the one QEMU definition (harness/envs/qemu-aarch64.yaml), as the farm boots it
+mapfile -t qemu < <("$venv/bin/python" -c 'import sys; from pathlib import Path
+from harness.farm.board import qemu_argv
+print("\n".join(qemu_argv(Path(sys.argv[1]), int(sys.argv[2]))))' "$(dirname "$board_json")" "$port")
 read -r key bundle known < <(python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 print(d["paths"]["ssh_key"], d["board_paths"]["bundle"], d["ssh"]["known_hosts_line_template"].replace("{port}", sys.argv[2]).replace(" ", "\x1f"))' \

@@ -96,7 +96,9 @@ def compare_runs(run: Path, baseline: Path, threshold: float = 0.10, min_ms: flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.results.compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.results.compare", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("run", type=Path, help="the run to judge: a results folder or a bench JSON")
     parser.add_argument("baseline", type=Path, help="a previous run folder or a baseline bench JSON")
     parser.add_argument("--threshold", type=float, default=0.10, help="relative p99 change flagged (0.10)")

@@ -8,7 +8,7 @@ Only boards whose env declares the ``latency-limits`` feature are judged (``test
 emulated board records its figures and is never judged.  Limits of a new board start *provisional* and are
 then derived from its first good runs: ``python -m harness.results.limits suggest RUN_DIR [--margin 1.5]``.
 
-    python -m harness.results.limits check RUN_DIR|bench.json LIMITS.yaml    # exit 0 within, 1 over, 2 bad input
+    python -m harness.results.limits check RUN_DIR|bench.json LIMITS.yaml  # exit 0 ok, 1 over, 2 bad input
 """
 
 from __future__ import annotations
@@ -180,7 +180,9 @@ def suggest(rows: list[BenchRow], margin: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.results.limits", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.results.limits", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="judge a run (or bench.json) against a limits file")
     check.add_argument("run", type=Path)

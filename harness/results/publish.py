@@ -38,6 +38,8 @@ def close_run(results: RunResults, status: str, reason: str = "") -> Path:
         message = reason or f"the suite stopped ({status}) while this test ran"
         results.record_test(ev["test"], "error", ev.get("stage", "?"), time.time() - ev["time"], message)
         if not results.meta().get("failure"):
-            results.update_meta(failure={"stage": ev.get("stage", "?"), "message": message, "test": ev["test"]})
+            results.update_meta(
+                failure={"stage": ev.get("stage", "?"), "message": message, "test": ev["test"]}
+            )
     results.update_meta(status=status, finished=now_utc())
     return publish(results)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.files import atomic_write
 from harness.results.boardjson import BenchRow, BoardJSONError, load_bench, load_json
 from harness.results.plot import plot_latency
-from harness.files import atomic_write
 from harness.results.runfolder import CONSOLE_LOG, JUNIT, PLOT, REPORT, RunResults
 from harness.results.verdicts import compare_section, limits_section
 
