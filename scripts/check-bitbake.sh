@@ -56,7 +56,9 @@ if [[ $(id -u) -eq 0 ]]; then
         ARMSTFT_CACHE="${ARMSTFT_CACHE:-}" bash "${BASH_SOURCE[0]}" "$checkout" "$machine" "$overlay"
 fi
 
-cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}
+# shellcheck source=lib/paths.sh
+source "$repo/scripts/lib/paths.sh"
+cache=$ARMSTFT_CACHE
 suffix=${overlay:+-$(basename "$overlay" .yml)}
 build=${ARMSTFT_BITBAKE_BUILDDIR:-$cache/bitbake/build-$machine$suffix}
 mkdir -p "$build/conf"

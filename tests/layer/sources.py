@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import paths
+
 from .bbmeta import REPO, parse
 
 TORCH_BIN = REPO / "recipes-ml/python3-torch-bin/python3-torch-bin_2.9.1.bb"
@@ -66,8 +68,7 @@ def recipe_version(pattern: str) -> str:
 
 
 def _downloads() -> Path:
-    root = Path(os.environ.get("ARMSTFT_CACHE") or Path.home() / ".cache/armstft")
-    return root / "downloads" / "wheels-layer"
+    return paths.downloads() / "wheels-layer"
 
 
 def bin_wheel(recipe: Path) -> Path:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import paths
+
 from . import sources
 from .bbmeta import LAYER, expand_with, parse, shell_function
 
@@ -35,9 +37,7 @@ def _sshd() -> Path:
     for cand in (shutil.which("sshd"), "/usr/sbin/sshd"):
         if cand and Path(cand).is_file():
             return Path(cand)
-    dest = (
-        Path(os.environ.get("ARMSTFT_CACHE") or Path.home() / ".cache/armstft") / "downloads/openssh-server"
-    )
+    dest = paths.downloads() / "openssh-server"
     sshd = dest / "root/usr/sbin/sshd"
     if not sshd.is_file():
         dest.mkdir(parents=True, exist_ok=True)
