@@ -73,6 +73,8 @@ class FastStftFrontend(StftFrontend):
             self.center,
             self.pad_mode,
             self.normalized,
+            True,
+            True,
         )
 
 
