@@ -50,7 +50,7 @@ mixed_plan *mixed_plan_new(int n) {
     pl->n = n;
     pl->m = m;
     pl->npass = np;
-    pl->nk = m / 2 + 8;
+    pl->nk = m + 8; /* split twiddles for every k < m (the inverse needs them all) */
     /* sizes: twiddles <= sum over passes of (nb/4+1) groups * 8 (r-1) floats; roots 2r per pass */
     size_t need = 2 * (size_t)pl->nk;
     for (int i = 0, len = m; i < np; len /= radices[i], i++) {
@@ -107,73 +107,10 @@ void mixed_plan_free(mixed_plan *plan) {
 
 size_t mixed_plan_scratch(const mixed_plan *plan) { return 4 * ((size_t)plan->m + 4); }
 
-/* in-place length-r DFT of r complex vectors (forward, exp(-2 pi i jk / r)); inlined with a constant r so
- * the vectors stay in registers */
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-static ALWAYS_INLINE void dft(int r, v4f *xr, v4f *xi, const float *roots) {
-    switch (r) {
-        case 2: {
-            v4f ar = xr[0], ai = xi[0];
-            xr[0] = v_add(ar, xr[1]), xi[0] = v_add(ai, xi[1]);
-            xr[1] = v_sub(ar, xr[1]), xi[1] = v_sub(ai, xi[1]);
-            return;
-        }
-        case 3: {
-            const v4f h = v_set1(-0.5f), s1 = v_set1(0.86602540378443864676f);
-            v4f tr = v_add(xr[1], xr[2]), ti = v_add(xi[1], xi[2]);
-            v4f ur = v_mul(s1, v_sub(xr[1], xr[2])), ui = v_mul(s1, v_sub(xi[1], xi[2]));
-            v4f mr = v_madd(xr[0], h, tr), mi = v_madd(xi[0], h, ti);
-            xr[0] = v_add(xr[0], tr), xi[0] = v_add(xi[0], ti);
-            xr[1] = v_add(mr, ui), xi[1] = v_sub(mi, ur);
-            xr[2] = v_sub(mr, ui), xi[2] = v_add(mi, ur);
-            return;
-        }
-        case 4: {
-            v4f t0r = v_add(xr[0], xr[2]), t0i = v_add(xi[0], xi[2]);
-            v4f t1r = v_sub(xr[0], xr[2]), t1i = v_sub(xi[0], xi[2]);
-            v4f t2r = v_add(xr[1], xr[3]), t2i = v_add(xi[1], xi[3]);
-            v4f t3r = v_sub(xi[1], xi[3]), t3i = v_sub(xr[3], xr[1]);
-            xr[0] = v_add(t0r, t2r), xi[0] = v_add(t0i, t2i);
-            xr[1] = v_add(t1r, t3r), xi[1] = v_add(t1i, t3i);
-            xr[2] = v_sub(t0r, t2r), xi[2] = v_sub(t0i, t2i);
-            xr[3] = v_sub(t1r, t3r), xi[3] = v_sub(t1i, t3i);
-            return;
-        }
-        case 5: {
-            const v4f c1 = v_set1(0.30901699437494742410f), c2 = v_set1(-0.80901699437494742410f);
-            const v4f s1 = v_set1(0.95105651629515357212f), s2 = v_set1(0.58778525229247312917f);
-            v4f t1r = v_add(xr[1], xr[4]), t1i = v_add(xi[1], xi[4]);
-            v4f t2r = v_add(xr[2], xr[3]), t2i = v_add(xi[2], xi[3]);
-            v4f t3r = v_sub(xr[1], xr[4]), t3i = v_sub(xi[1], xi[4]);
-            v4f t4r = v_sub(xr[2], xr[3]), t4i = v_sub(xi[2], xi[3]);
-            v4f a1r = v_madd(v_madd(xr[0], c1, t1r), c2, t2r), a1i = v_madd(v_madd(xi[0], c1, t1i), c2, t2i);
-            v4f a2r = v_madd(v_madd(xr[0], c2, t1r), c1, t2r), a2i = v_madd(v_madd(xi[0], c2, t1i), c1, t2i);
-            v4f b1r = v_madd(v_mul(s1, t3r), s2, t4r), b1i = v_madd(v_mul(s1, t3i), s2, t4i);
-            v4f b2r = v_msub(v_mul(s2, t3r), s1, t4r), b2i = v_msub(v_mul(s2, t3i), s1, t4i);
-            xr[0] = v_add(xr[0], v_add(t1r, t2r)), xi[0] = v_add(xi[0], v_add(t1i, t2i));
-            xr[1] = v_add(a1r, b1i), xi[1] = v_sub(a1i, b1r); /* a1 - i b1 */
-            xr[4] = v_sub(a1r, b1i), xi[4] = v_add(a1i, b1r); /* a1 + i b1 */
-            xr[2] = v_add(a2r, b2i), xi[2] = v_sub(a2i, b2r);
-            xr[3] = v_sub(a2r, b2i), xi[3] = v_add(a2i, b2r);
-            return;
-        }
-        default: {
-            v4f yr[MAXR], yi[MAXR];
-            for (int k = 0; k < r; k++) {
-                v4f accr = xr[0], acci = xi[0];
-                for (int j = 1; j < r; j++) {
-                    int t = (j * k) % r;
-                    v4f c = v_set1(roots[t]), s = v_set1(roots[r + t]);
-                    accr = v_msub(v_madd(accr, xr[j], c), xi[j], s);
-                    acci = v_madd(v_madd(acci, xr[j], s), xi[j], c);
-                }
-                yr[k] = accr, yi[k] = acci;
-            }
-            for (int k = 0; k < r; k++) xr[k] = yr[k], xi[k] = yi[k];
-            return;
-        }
-    }
-}
+/* the butterflies (dft.h) on 4-lane vectors */
+#define V v4f
+#define ENG(name) name##_mx
+#include "dft.h"
 
 static ALWAYS_INLINE void run_pass_r(const mpass *ps, const float *restrict xr, const float *restrict xi,
                                      float *restrict yr, float *restrict yi, const int r) {
@@ -185,7 +122,7 @@ static ALWAYS_INLINE void run_pass_r(const mpass *ps, const float *restrict xr, 
             ar[j] = v_load(xr + b + j * nb);
             ai[j] = v_load(xi + b + j * nb);
         }
-        dft(r, ar, ai, ps->roots);
+        dft_mx(r, ar, ai, ps->roots);
         for (int j = 1; j < r; j++)
             v_cmul(ar[j], ai[j], v_load(tw + (j - 1) * 8), v_load(tw + (j - 1) * 8 + 4), &ar[j], &ai[j]);
         if (r == 4 && s == 1 && nb - b >= 4) { /* first radix-4 pass: a 4x4 transpose on the way out */
@@ -234,6 +171,20 @@ static void run_pass(const mpass *ps, const float *restrict xr, const float *res
     }
 }
 
+/* lanes past the last butterfly read up to 3 values beyond m: keep them defined; then the complex FFT of
+ * length m from buffer 0; returns the buffer index holding the result */
+static int complex_fft(const mixed_plan *pl, float *buf[2][2]) {
+    const int m = pl->m;
+    for (int b = 0; b < 2; b++)
+        for (int t = m; t < m + 4; t++) buf[b][0][t] = buf[b][1][t] = 0.0f;
+    int cur = 0;
+    for (int i = 0; i < pl->npass; i++) {
+        run_pass(&pl->pass[i], buf[cur][0], buf[cur][1], buf[cur ^ 1][0], buf[cur ^ 1][1]);
+        cur ^= 1;
+    }
+    return cur;
+}
+
 void mixed_rfft_frame(const mixed_plan *pl, const float *frame, const float *w_even, const float *w_odd,
                       float *out, float *scratch) {
     const int m = pl->m;
@@ -253,23 +204,57 @@ void mixed_rfft_frame(const mixed_plan *pl, const float *frame, const float *w_e
         zr[j] = frame[2 * j] * w_even[j];
         zi[j] = frame[2 * j + 1] * w_odd[j];
     }
-    /* lanes past the last butterfly read up to 3 values beyond m: keep them defined */
-    for (int b = 0; b < 2; b++)
-        for (int t = m; t < m + 4; t++) buf[b][0][t] = buf[b][1][t] = 0.0f;
 
     /* 2. complex FFT of length m */
-    int cur = 0;
-    for (int i = 0; i < pl->npass; i++) {
-        run_pass(&pl->pass[i], buf[cur][0], buf[cur][1], buf[cur ^ 1][0], buf[cur ^ 1][1]);
-        cur ^= 1;
-    }
+    const int cur = complex_fft(pl, buf);
     zr = buf[cur][0], zi = buf[cur][1];
     zr[m] = zr[0];
     zi[m] = zi[0];
 
-    /* 3. split (as in fft.c); blocks of 4 k up to m/2, each also writing X[m-k]: any k <= m is valid */
+    /* 3. split (split.h); blocks of 4 k up to m/2, each also writing X[m-k]: any k <= m is valid */
     const float *cw = pl->post, *sw = pl->post + pl->nk;
     for (int k = 0; k <= m / 2; k += 4) {
         split_block(zr, zi, cw, sw, out, m, k);
     }
+}
+
+/* swap(Z[k]) of the inverse split, Z[k] = E + i O, E = X[k] + conj X[m-k], O = (X[k] - conj X[m-k]) W^-k */
+static inline void inv_split1(float xr, float xi, float yr, float yi, float c, float s, float *zr,
+                              float *zi) {
+    const float er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
+    *zr = ei + (dr * c + di * s);
+    *zi = er - (di * c - dr * s);
+}
+
+void mixed_irfft_frame(const mixed_plan *pl, const float *spec, float scale, float *out, float *scratch) {
+    const int m = pl->m;
+    const size_t stride = (size_t)m + 4;
+    float *buf[2][2] = {{scratch, scratch + stride}, {scratch + 2 * stride, scratch + 3 * stride}};
+    const float *cw = pl->post, *sw = pl->post + pl->nk;
+
+    /* 1. inverse split into swap(Z) (the forward FFT of swapped data is the swapped inverse FFT) */
+    float *zr = buf[0][0], *zi = buf[0][1];
+    int k = 0;
+    for (; k + 4 <= m; k += 4) {
+        v4f xr, xi, yr, yi;
+        v_load_deint(spec + 2 * k, &xr, &xi);
+        v_load_deint(spec + 2 * (m - k - 3), &yr, &yi);
+        yr = v_rev(yr), yi = v_rev(yi);
+        const v4f er = v_add(xr, yr), ei = v_sub(xi, yi), dr = v_sub(xr, yr), di = v_add(xi, yi);
+        const v4f c = v_load(cw + k), s = v_load(sw + k);
+        v_store(zr + k, v_add(ei, v_madd(v_mul(dr, c), di, s)));
+        v_store(zi + k, v_sub(er, v_msub(v_mul(di, c), dr, s)));
+    }
+    for (; k < m; k++)
+        inv_split1(spec[2 * k], spec[2 * k + 1], spec[2 * (m - k)], spec[2 * (m - k) + 1], cw[k], sw[k], zr + k,
+                   zi + k);
+    inv_split1(spec[0], 0.0f, spec[2 * m], 0.0f, 1.0f, 0.0f, zr, zi); /* imaginary DC and Nyquist ignored */
+
+    /* 2. complex FFT of length m, 3. swap back, scale, interleave */
+    const int cur = complex_fft(pl, buf);
+    zr = buf[cur][0], zi = buf[cur][1];
+    const v4f sc = v_set1(scale);
+    int j = 0;
+    for (; j + 4 <= m; j += 4) v_store_int(out + 2 * j, v_mul(v_load(zi + j), sc), v_mul(v_load(zr + j), sc));
+    for (; j < m; j++) out[2 * j] = zi[j] * scale, out[2 * j + 1] = zr[j] * scale;
 }

@@ -21,5 +21,7 @@ size_t mixed_plan_scratch(const mixed_plan *plan);
 /* same contract as armstft_rfft_frame (window from armstft_split_window) */
 void mixed_rfft_frame(const mixed_plan *plan, const float *frame, const float *w_even, const float *w_odd,
                       float *out, float *scratch);
+/* same contract as armstft_irfft_frame */
+void mixed_irfft_frame(const mixed_plan *plan, const float *spec, float scale, float *out, float *scratch);
 
 #endif
