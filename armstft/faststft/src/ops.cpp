@@ -623,12 +623,121 @@ Tensor log_mel(const Tensor& self, const Tensor& fb, int64_t n_fft, std::optiona
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// istft — torch.istft's signature; torch's kernels until the engine has an inverse real transform.
+// _istft / istft: torch.istft (onesided, real output) on the engine's inverse real FFT.
 
+// Samples of the output: length, else the overlap-added signal less the centre padding.
+c10::SymInt istft_out_len(const c10::SymInt& n_frames, int64_t n_fft, int64_t hop, bool center,
+                          std::optional<int64_t> length) {
+  if (length.has_value()) return c10::SymInt(*length);
+  const c10::SymInt full = (n_frames - 1) * hop + n_fft;
+  return center ? full - 2 * (n_fft / 2) : full;
+}
+
+void check_istft_args(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
+                      const std::optional<Tensor>& window) {
+  TORCH_CHECK(self.scalar_type() == at::kComplexFloat, "armstft: expected complex64 input, got ", self.scalar_type());
+  TORCH_CHECK(self.dim() == 2 || self.dim() == 3, "armstft: expected a 2-D or 3-D spectrum, got ", self.dim(), "-D");
+  TORCH_CHECK(plan_for(n_fft) != nullptr, "armstft: no plan for n_fft=", n_fft);
+  TORCH_CHECK(self.size(-2) == n_fft / 2 + 1, "armstft: expected n_fft // 2 + 1 = ", n_fft / 2 + 1, " bins, got ",
+              self.size(-2));
+  TORCH_CHECK(hop >= 1 && hop <= win_length && win_length <= n_fft,
+              "armstft: expected 0 < hop_length <= win_length <= n_fft");
+  TORCH_CHECK(window.has_value() && window->defined() && window->scalar_type() == at::kFloat &&
+                  window->dim() == 1 && window->size(0) == win_length && window->device() == self.device(),
+              "armstft: expected a float32 window of win_length=", win_length, " samples beside the input");
+}
+
+Tensor istft_cpu(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
+                 const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length) {
+  check_istft_args(self, n_fft, hop, win_length, window);
+  TORCH_CHECK(self.device().is_cpu(), "armstft: the CPU kernel got a tensor on ", self.device());
+  const armstft_plan* plan = plan_for(n_fft);
+  const Tensor spec = self.resolve_conj().resolve_neg();
+  const bool batched = spec.dim() == 3;
+  const int64_t batch = batched ? spec.size(0) : 1, n_frames = spec.size(-1);
+  const int64_t out_len = istft_out_len(n_frames, n_fft, hop, center, length).expect_int();
+  const int64_t start = center ? n_fft / 2 : 0;
+  TORCH_CHECK(n_frames >= 1 && start + out_len <= (n_frames - 1) * hop + n_fft,
+              "armstft: the output does not fit in the overlap-added signal");
+  Tensor out = batched ? at::detail::empty_cpu({batch, out_len}, at::kFloat)
+                       : at::detail::empty_cpu({out_len}, at::kFloat);
+  if (batch == 0 || out_len == 0) return out;
+  // the window centred in n_fft, as torch.istft pads it
+  std::vector<float> w(static_cast<size_t>(n_fft), 0.0f);
+  const Tensor wc = window->contiguous();
+  std::memcpy(w.data() + (n_fft - win_length) / 2, wc.const_data_ptr<float>(), sizeof(float) * win_length);
+  armstft_istft_args a{};
+  a.spec = reinterpret_cast<const float*>(spec.const_data_ptr<c10::complex<float>>());
+  a.batch = batch;
+  a.n_frames = n_frames;
+  a.spec_batch_stride = batched ? spec.stride(0) : 0;
+  a.bin_stride = spec.stride(-2);
+  a.frame_stride = spec.stride(-1);
+  a.window = w.data();
+  a.hop = hop;
+  a.scale = static_cast<float>(normalized ? 1.0 / std::sqrt(static_cast<double>(n_fft)) : 1.0 / n_fft);
+  a.start = start;
+  a.out_len = out_len;
+  a.out = out.mutable_data_ptr<float>();
+  a.out_stride = out_len;
+  const int status = armstft_istft(plan, &a, scratch_floats(armstft_istft_scratch_floats(plan, hop, n_frames)));
+  if (status == ARMSTFT_E_NOLA) {  // torch's own call raises torch's own error for it
+    return at::istft(self, n_fft, hop, win_length, window, center, normalized, true, length, false);
+  }
+  check_status(status, "istft");
+  count(kIstft);
+  return out;
+}
+
+Tensor istft_meta(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
+                  const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length) {
+  check_istft_args(self, n_fft, hop, win_length, window);
+  const c10::SymInt out_len = istft_out_len(self.sym_size(-1), n_fft, hop, center, length);
+  auto opts = self.options().dtype(at::kFloat);
+  if (self.dim() == 3) return at::empty_symint({self.sym_size(0), out_len}, opts);
+  return at::empty_symint({out_len}, opts);
+}
+
+const c10::TypedOperatorHandle<Tensor(const Tensor&, int64_t, int64_t, int64_t, const std::optional<Tensor>&, bool,
+                                      bool, std::optional<int64_t>)>&
+istft_op() {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("armstft::_istft", "")
+                       .typed<Tensor(const Tensor&, int64_t, int64_t, int64_t, const std::optional<Tensor>&, bool,
+                                     bool, std::optional<int64_t>)>();
+  return op;
+}
+
+Tensor istft_autograd(c10::DispatchKeySet ks, const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
+                      const std::optional<Tensor>& window, bool center, bool normalized,
+                      std::optional<int64_t> length) {
+  check_no_grad("_istft", self, window);
+  return istft_op().redispatch(ks & c10::after_autograd_keyset, self, n_fft, hop, win_length, window, center,
+                               normalized, length);
+}
+
+// armstft::istft — torch.istft's signature and semantics.
 Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
-             std::optional<int64_t> win_length, const std::optional<Tensor>& window, bool center,
+             std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
              bool normalized, std::optional<bool> onesided, std::optional<int64_t> length, bool return_complex) {
-  return at::istft(self, n_fft, hop_length, win_length, window, center, normalized, onesided, length,
+  const Tensor& window = opt_tensor(window_opt);
+  const int64_t hop = hop_length.value_or(n_fft >> 2), wl = win_length.value_or(n_fft);
+  bool covered = !return_complex && window.defined() && self.scalar_type() == at::kComplexFloat &&
+                 engine_device(self) && (self.dim() == 2 || self.dim() == 3) &&
+                 window.scalar_type() == at::kFloat && window.dim() == 1 && window.device() == self.device() &&
+                 window.layout() == c10::kStrided && !needs_grad(self, window) && plan_for(n_fft) != nullptr &&
+                 hop >= 1 && hop <= wl && wl <= n_fft && window.sym_size(0) == wl;
+  if (covered) {
+    const c10::SymInt bins = self.sym_size(-2), n_frames = self.sym_size(-1);
+    covered = onesided.value_or(bins != n_fft) && bins == n_fft / 2 + 1 && n_frames >= 1 &&
+              (self.dim() == 2 || self.sym_size(0) >= 1) && (!length.has_value() || *length >= 0);
+    if (covered && length.has_value()) {
+      const int64_t start = center ? n_fft / 2 : 0;
+      covered = (n_frames - 1) * hop + n_fft >= start + *length;  // else torch pads (and warns)
+    }
+  }
+  if (covered) return istft_op().call(self, n_fft, hop, wl, window_opt, center, normalized, length);
+  return at::istft(self, n_fft, hop_length, win_length, window_opt, center, normalized, onesided, length,
                    return_complex);
 }
 
@@ -692,6 +801,41 @@ Tensor r2c_backend_select(c10::DispatchKeySet ks, const Tensor& self, at::IntArr
   return op.redispatch(after_backend_select(ks), self, dim, normalization, onesided);
 }
 
+using C2rFn = Tensor(const Tensor&, at::IntArrayRef, int64_t, c10::SymInt);
+
+// aten::_fft_c2r over the last dim: each row of n/2+1 bins one inverse engine frame.
+Tensor c2r_engine(const Tensor& self, int64_t normalization, int64_t n) {
+  const armstft_plan* plan = plan_for(n);
+  const Tensor x = self.contiguous();
+  const int64_t bins = n / 2 + 1, rows = x.numel() / bins;
+  std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
+  sizes.back() = n;
+  Tensor out = at::detail::empty_cpu(sizes, at::kFloat);
+  if (rows == 0) return out;
+  const float scale = fft_norm_scale(normalization, n);
+  const float* xp = reinterpret_cast<const float*>(x.const_data_ptr<c10::complex<float>>());
+  float* op = out.mutable_data_ptr<float>();
+  const size_t scratch = armstft_plan_scratch(plan) + 16;
+  chunks(rows, 32, [&](int64_t begin, int64_t end) {
+    float* s = scratch_floats(scratch);
+    for (int64_t r = begin; r < end; r++) armstft_irfft_frame(plan, xp + 2 * r * bins, scale, op + r * n, s);
+  });
+  count(kC2r);
+  return out;
+}
+
+Tensor c2r_backend_select(c10::DispatchKeySet ks, const Tensor& self, at::IntArrayRef dim, int64_t normalization,
+                          int64_t last_dim_size) {
+  if (self.scalar_type() == at::kComplexFloat && self.device().is_cpu() && self.layout() == c10::kStrided &&
+      self.dim() >= 1 && dim.size() == 1 && dim[0] == self.dim() - 1 && normalization >= 0 && normalization <= 2 &&
+      !self.is_neg() && !self.is_conj() && self.size(-1) == last_dim_size / 2 + 1 &&
+      plan_for(last_dim_size) != nullptr) {
+    return c2r_engine(self, normalization, last_dim_size);
+  }
+  static auto op = c10::Dispatcher::singleton().findSchemaOrThrow("aten::_fft_c2r", "").typed<C2rFn>();
+  return op.redispatch(after_backend_select(ks), self, dim, normalization, c10::SymInt(last_dim_size));
+}
+
 // aten::stft(.center): the engine when covered, else torch's own composite (at::native::stft), which
 // dispatches its parts as usual (and so stays differentiable).
 Tensor aten_stft_center(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
@@ -743,6 +887,7 @@ bool set_accelerate(bool on) {
     auto bs = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::BackendSelect,
                                                __FILE__, __LINE__);
     bs->impl("_fft_r2c", TORCH_FN(r2c_backend_select));
+    bs->impl("_fft_c2r", TORCH_FN(c2r_backend_select));
     for (auto key : {c10::DispatchKey::AutogradCPU, c10::DispatchKey::CPU}) {
       auto lib = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", key, __FILE__, __LINE__);
       lib->impl("stft", TORCH_FN(aten_stft));
@@ -912,6 +1057,10 @@ TORCH_LIBRARY(armstft, m) {
       "int pad_right, str pad_mode, bool normalized, bool onesided) -> Tensor",
       pt2);
   m.def(
+      "_istft(Tensor self, int n_fft, int hop_length, int win_length, Tensor? window, bool center, "
+      "bool normalized, int? length) -> Tensor",
+      pt2);
+  m.def(
       "_log_mel(Tensor self, Tensor fb, int n_fft, int hop_length, int win_length, Tensor? window, "
       "int pad_left, int pad_right, str pad_mode, bool normalized, float power, float eps) -> Tensor",
       pt2);
@@ -940,16 +1089,19 @@ TORCH_LIBRARY_IMPL(armstft, CompositeImplicitAutograd, m) {
 TORCH_LIBRARY_IMPL(armstft, Autograd, m) {
   m.impl("_stft", TORCH_FN(armstft::stft_autograd));
   m.impl("_log_mel", TORCH_FN(armstft::log_mel_autograd));
+  m.impl("_istft", TORCH_FN(armstft::istft_autograd));
 }
 
 TORCH_LIBRARY_IMPL(armstft, CPU, m) {
   m.impl("_stft", TORCH_FN(armstft::stft_cpu));
   m.impl("_log_mel", TORCH_FN(armstft::log_mel_cpu));
+  m.impl("_istft", TORCH_FN(armstft::istft_cpu));
 }
 
 TORCH_LIBRARY_IMPL(armstft, Meta, m) {
   m.impl("_stft", TORCH_FN(armstft::stft_meta));
   m.impl("_log_mel", TORCH_FN(armstft::log_mel_meta));
+  m.impl("_istft", TORCH_FN(armstft::istft_meta));
 }
 
 namespace {

@@ -36,6 +36,8 @@ const char *armstft_status_text(int status) {
             return "out of memory";
         case ARMSTFT_E_VALUE:
             return "a float argument is not finite or out of range";
+        case ARMSTFT_E_NOLA:
+            return "the window's overlap-add envelope is zero in the output (NOLA condition)";
         default:
             return "unknown status";
     }
@@ -323,6 +325,78 @@ int armstft_logmel(const armstft_plan *plan, const armstft_window *win, const ar
                 ob[m * a->mel_stride + t] = logf(s + a->eps);
             }
         }
+    }
+    free(mem);
+    return ARMSTFT_OK;
+}
+
+/* --- inverse STFT -------------------------------------------------------------------------------------- */
+
+/* the overlap-added length, or -1 on overflow */
+static int64_t ola_length(int64_t n, int64_t hop, int64_t n_frames) {
+    int64_t len;
+    return n_frames >= 1 && madd_ok(n_frames - 1, hop, n, &len) ? len : -1;
+}
+
+size_t armstft_istft_scratch_floats(const armstft_plan *plan, int64_t hop, int64_t n_frames) {
+    const int64_t n = armstft_plan_size(plan), len = ola_length(n, hop, n_frames);
+    /* one frame of bins (2 n + 2), one time frame (n), y and the envelope (len each), the plan's scratch */
+    return len < 0 ? 0 : (size_t)(3 * n + 2 + 2 * len) + armstft_plan_scratch(plan) + 16;
+}
+
+int armstft_istft(const armstft_plan *plan, const armstft_istft_args *a, float *scratch) {
+    if (!plan) return ARMSTFT_E_PLAN;
+    if (!a || !a->spec || !a->window || !a->out) return ARMSTFT_E_NULL;
+    const int64_t n = armstft_plan_size(plan), bins = n / 2 + 1;
+    if (a->batch < 1 || a->n_frames < 1 || a->out_len < 0) return ARMSTFT_E_SIZE;
+    if (a->hop < 1) return ARMSTFT_E_HOP;
+    if (!isfinite(a->scale)) return ARMSTFT_E_VALUE;
+    const int64_t len = ola_length(n, a->hop, a->n_frames);
+    if (len < 0) return ARMSTFT_E_OVERFLOW;
+    int64_t end;
+    if (a->start < 0 || !madd_ok(1, a->start, a->out_len, &end) || end > len) return ARMSTFT_E_SIZE;
+    /* the strided spectrum: every (b, k, t) index must stay inside one addressable extent */
+    int64_t ext;
+    if (a->bin_stride < 0 || a->frame_stride < 0 || a->spec_batch_stride < 0) return ARMSTFT_E_STRIDE;
+    if (!madd_ok(bins - 1, a->bin_stride, 0, &ext) || !madd_ok(a->n_frames - 1, a->frame_stride, ext, &ext) ||
+        !madd_ok(a->batch - 1, a->spec_batch_stride, ext, &ext) || !madd_ok(2, ext, 2, &ext))
+        return ARMSTFT_E_OVERFLOW;
+    int st = check_rows(a->batch, 1, a->out_len, a->out_len, a->out_stride);
+    if (st != ARMSTFT_OK) return st;
+    const size_t need = armstft_istft_scratch_floats(plan, a->hop, a->n_frames);
+    float *mem = scratch ? NULL : malloc(sizeof(float) * need);
+    float *s = scratch ? scratch : mem;
+    if (!s) return ARMSTFT_E_NOMEM;
+    float *bin = s, *frame = s + 2 * n + 2, *y = frame + n, *env = y + len, *work = env + len;
+    /* the envelope depends on the window and framing only: once for every signal */
+    memset(env, 0, sizeof(float) * (size_t)len);
+    for (int64_t t = 0; t < a->n_frames; t++)
+        for (int64_t j = 0; j < n; j++) env[t * a->hop + j] += a->window[j] * a->window[j];
+    for (int64_t i = a->start; i < end; i++) {
+        if (!(fabsf(env[i]) >= 1e-11f)) {
+            free(mem);
+            return ARMSTFT_E_NOLA;
+        }
+    }
+    for (int64_t b = 0; b < a->batch; b++) {
+        memset(y, 0, sizeof(float) * (size_t)len);
+        const float *sb = a->spec + 2 * b * a->spec_batch_stride;
+        for (int64_t t = 0; t < a->n_frames; t++) {
+            const float *col = sb + 2 * t * a->frame_stride;
+            if (a->bin_stride == 1) {
+                armstft_irfft_frame(plan, col, a->scale, frame, work);
+            } else {
+                for (int64_t k = 0; k < bins; k++) {
+                    bin[2 * k] = col[2 * k * a->bin_stride];
+                    bin[2 * k + 1] = col[2 * k * a->bin_stride + 1];
+                }
+                armstft_irfft_frame(plan, bin, a->scale, frame, work);
+            }
+            float *yt = y + t * a->hop;
+            for (int64_t j = 0; j < n; j++) yt[j] += frame[j] * a->window[j];
+        }
+        float *ob = a->out + b * a->out_stride;
+        for (int64_t i = 0; i < a->out_len; i++) ob[i] = y[a->start + i] / env[a->start + i];
     }
     free(mem);
     return ARMSTFT_OK;

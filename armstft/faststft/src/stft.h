@@ -39,6 +39,7 @@ typedef enum {
     ARMSTFT_E_OVERFLOW, /* an extent does not fit in int64 */
     ARMSTFT_E_NOMEM,
     ARMSTFT_E_VALUE, /* a float argument is not finite or out of range */
+    ARMSTFT_E_NOLA,  /* istft: the window's overlap-add envelope is (near) zero somewhere in the output */
 } armstft_status;
 
 /* One line naming what was wrong, for the caller's exception. */
@@ -93,6 +94,27 @@ typedef struct {
 
 int armstft_logmel(const armstft_plan *plan, const armstft_window *win, const armstft_melbank *mb,
                    const armstft_logmel_args *a);
+
+/* --- inverse STFT: windowed inverse real FFTs, overlap-added, divided by the window envelope ---------- */
+typedef struct {
+    /* batch spectra of n_fft/2+1 bins x n_frames frames, complex interleaved: bin k of frame t of signal b
+     * at spec + 2 * (b * spec_batch_stride + k * bin_stride + t * frame_stride) floats */
+    const float *spec;
+    int64_t batch, n_frames, spec_batch_stride, bin_stride, frame_stride;
+    const float *window; /* n_fft floats (already centred in n_fft), not NULL */
+    int64_t hop;
+    float scale;       /* of the inverse transform: 1/n_fft, or 1/sqrt(n_fft) when normalized */
+    int64_t start;     /* first output sample within the overlap-added signal (n_fft/2 when centred) */
+    int64_t out_len;   /* samples per signal; start + out_len <= n_fft + hop * (n_frames - 1) */
+    float *out;        /* signal b at out + b * out_stride */
+    int64_t out_stride;
+} armstft_istft_args;
+
+/* floats of scratch armstft_istft needs: two signals of n_fft + hop (n_frames - 1) plus the plan's own */
+size_t armstft_istft_scratch_floats(const armstft_plan *plan, int64_t hop, int64_t n_frames);
+/* Checks, then computes; ARMSTFT_E_NOLA (out untouched for the signal concerned) when the envelope
+ * falls below 1e-11 in the output range, as torch.istft refuses it. scratch: NULL = allocated. */
+int armstft_istft(const armstft_plan *plan, const armstft_istft_args *a, float *scratch);
 
 /* --- streaming: frames of n_fft samples every hop samples over everything pushed (center=False) ------ */
 typedef struct {
