@@ -647,8 +647,11 @@ void check_istft_args(const Tensor& self, int64_t n_fft, int64_t hop, int64_t wi
               "armstft: expected a float32 window of win_length=", win_length, " samples beside the input");
 }
 
+// onesided: the caller's own argument, passed only so that torch's error for a window violating NOLA
+// (raised by torch's own istft, below) reads exactly as torch's.
 Tensor istft_cpu(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
-                 const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length) {
+                 const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length,
+                 std::optional<bool> onesided) {
   check_istft_args(self, n_fft, hop, win_length, window);
   TORCH_CHECK(self.device().is_cpu(), "armstft: the CPU kernel got a tensor on ", self.device());
   const armstft_plan* plan = plan_for(n_fft);
@@ -682,7 +685,7 @@ Tensor istft_cpu(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_len
   a.out_stride = out_len;
   const int status = armstft_istft(plan, &a, scratch_floats(armstft_istft_scratch_floats(plan, hop, n_frames)));
   if (status == ARMSTFT_E_NOLA) {  // torch's own call raises torch's own error for it
-    return at::istft(self, n_fft, hop, win_length, window, center, normalized, true, length, false);
+    return at::istft(self, n_fft, hop, win_length, window, center, normalized, onesided, length, false);
   }
   check_status(status, "istft");
   count(kIstft);
@@ -690,7 +693,8 @@ Tensor istft_cpu(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_len
 }
 
 Tensor istft_meta(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
-                  const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length) {
+                  const std::optional<Tensor>& window, bool center, bool normalized, std::optional<int64_t> length,
+                  std::optional<bool> onesided) {
   check_istft_args(self, n_fft, hop, win_length, window);
   const c10::SymInt out_len = istft_out_len(self.sym_size(-1), n_fft, hop, center, length);
   auto opts = self.options().dtype(at::kFloat);
@@ -699,21 +703,21 @@ Tensor istft_meta(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_le
 }
 
 const c10::TypedOperatorHandle<Tensor(const Tensor&, int64_t, int64_t, int64_t, const std::optional<Tensor>&, bool,
-                                      bool, std::optional<int64_t>)>&
+                                      bool, std::optional<int64_t>, std::optional<bool>)>&
 istft_op() {
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("armstft::_istft", "")
                        .typed<Tensor(const Tensor&, int64_t, int64_t, int64_t, const std::optional<Tensor>&, bool,
-                                     bool, std::optional<int64_t>)>();
+                                     bool, std::optional<int64_t>, std::optional<bool>)>();
   return op;
 }
 
 Tensor istft_autograd(c10::DispatchKeySet ks, const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
                       const std::optional<Tensor>& window, bool center, bool normalized,
-                      std::optional<int64_t> length) {
+                      std::optional<int64_t> length, std::optional<bool> onesided) {
   check_no_grad("_istft", self, window);
   return istft_op().redispatch(ks & c10::after_autograd_keyset, self, n_fft, hop, win_length, window, center,
-                               normalized, length);
+                               normalized, length, onesided);
 }
 
 // armstft::istft — torch.istft's signature and semantics.
@@ -729,14 +733,16 @@ Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_lengt
                  hop >= 1 && hop <= wl && wl <= n_fft && window.sym_size(0) == wl;
   if (covered) {
     const c10::SymInt bins = self.sym_size(-2), n_frames = self.sym_size(-1);
+    // an empty output is torch's error (the NOLA check reduces over nothing): left to torch
     covered = onesided.value_or(bins != n_fft) && bins == n_fft / 2 + 1 && n_frames >= 1 &&
-              (self.dim() == 2 || self.sym_size(0) >= 1) && (!length.has_value() || *length >= 0);
+              (self.dim() == 2 || self.sym_size(0) >= 1) &&
+              istft_out_len(n_frames, n_fft, hop, center, length) >= 1;
     if (covered && length.has_value()) {
       const int64_t start = center ? n_fft / 2 : 0;
       covered = (n_frames - 1) * hop + n_fft >= start + *length;  // else torch pads (and warns)
     }
   }
-  if (covered) return istft_op().call(self, n_fft, hop, wl, window_opt, center, normalized, length);
+  if (covered) return istft_op().call(self, n_fft, hop, wl, window_opt, center, normalized, length, onesided);
   return at::istft(self, n_fft, hop_length, win_length, window_opt, center, normalized, onesided, length,
                    return_complex);
 }
@@ -1058,7 +1064,7 @@ TORCH_LIBRARY(armstft, m) {
       pt2);
   m.def(
       "_istft(Tensor self, int n_fft, int hop_length, int win_length, Tensor? window, bool center, "
-      "bool normalized, int? length) -> Tensor",
+      "bool normalized, int? length, bool? onesided) -> Tensor",
       pt2);
   m.def(
       "_log_mel(Tensor self, Tensor fb, int n_fft, int hop_length, int win_length, Tensor? window, "
