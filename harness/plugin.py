@@ -24,6 +24,7 @@ import pytest
 from labgrid.config import Config
 from labgrid.consoleloggingreporter import ConsoleLoggingReporter
 
+from harness import paths
 from harness.boardcmd import Board
 from harness.errors import StageError
 from harness.report.markdown import render
@@ -39,8 +40,7 @@ SETUP_S_KEY = pytest.StashKey[float]()
 
 def default_board_out() -> str:
     """Where ``python -m harness.board.build`` puts the emulated board (its output contract)."""
-    cache = os.environ.get("ARMSTFT_CACHE") or str(Path.home() / ".cache" / "armstft")
-    return str(Path(cache).expanduser() / "board" / "out")
+    return str(paths.board_out())
 
 
 def env_option(config: pytest.Config, name: str, default: Any = None) -> Any:

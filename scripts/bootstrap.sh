@@ -2,11 +2,17 @@
 # Prepare a fresh Debian 12 host (as root): Debian packages from scripts/deps/apt.txt and a Python venv
 # with torch 2.9.1 + torchaudio 2.9.1 + armstft[harness,dev]. Idempotent and cached: the venv lives under
 # $ARMSTFT_CACHE (default ~/.cache/armstft, outside any clone, so a fresh CI clone reuses it) and is rebuilt
-# only when pyproject.toml changes (Debian packages are checked on every run, so a new apt.txt line never
-# forces a venv rebuild). Prints the venv's path as its last line.
+# only when pyproject.toml or ARMSTFT_TORCH_INDEX changes (Debian packages are checked on every run, so a new
+# apt.txt line never forces a venv rebuild). Prints the venv's path as its last line.
+#
+# ARMSTFT_TORCH_INDEX: a pip index for torch/torchaudio, e.g. https://download.pytorch.org/whl/cpu for
+# PyTorch's CPU-only builds (a ~1.5 GB venv instead of ~7 GB: PyPI's x86-64 torch pulls the CUDA libraries).
+# Unset (the default) means PyPI, the only index some machines (ours included) can reach.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}
+# shellcheck source=lib/paths.sh
+source "$repo/scripts/lib/paths.sh"
+cache=$ARMSTFT_CACHE
 mkdir -p "$cache"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -26,14 +32,15 @@ fi
 
 # --- Python venv -----------------------------------------------------------------------------------
 venv=$cache/venv
-stamp=$(sha256sum <"$repo"/pyproject.toml | cut -c1-16)
+torch_index=${ARMSTFT_TORCH_INDEX:-}
+stamp=$( (cat "$repo"/pyproject.toml; [[ -z $torch_index ]] || echo "torch index: $torch_index") | sha256sum | cut -c1-16)
 if [[ ! -x $venv/bin/python || $(cat "$venv/.stamp" 2>/dev/null) != "$stamp" ]]; then
     log "creating venv $venv (torch 2.9.1 is a large download the first time)"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv"/bin/pip install -q --upgrade pip setuptools wheel >&2
     # torch first and pinned: any other requirement that names torch must not pull a different build.
-    "$venv"/bin/pip install -q torch==2.9.1 torchaudio==2.9.1 >&2
+    "$venv"/bin/pip install -q ${torch_index:+--index-url "$torch_index"} torch==2.9.1 torchaudio==2.9.1 >&2
     # dependencies of the extras only; the package itself is (re)installed below from this clone
     "$venv"/bin/pip install -q "$repo[harness,dev]" >&2
     "$venv"/bin/pip uninstall -q -y armstft >&2

@@ -11,12 +11,14 @@
 # `setup.py bdist_wheel` with CC set: setuptools takes the extension suffix, platform tag and pyconfig.h
 # from the *running* (x86) interpreter.  Then (3) the pure-Python wheel of the package is built, the .so
 # files put in and the wheel re-tagged cp311-cp311-manylinux_X_Y_aarch64, X.Y being the newest glibc symbol
-# version the libraries really use (checked with readelf, not assumed).  A Yocto recipe does not need this script: setup.py
-# builds the same library with the target's CXX against the sysroot's python3-torch (ARMSTFT_TORCH_DIR).
+# version the libraries really use (checked with readelf, not assumed).  A Yocto recipe does not need this
+# script: setup.py builds the same libraries with the target's CXX against the sysroot's python3-torch
+# (ARMSTFT_TORCH_DIR).
 # Prints the wheel's path as its last line.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${ARMSTFT_CACHE:-$HOME/.cache/armstft}/fft
+# shellcheck source=lib/paths.sh
+source "$repo/scripts/lib/paths.sh"
 out=${1:-$repo/dist/aarch64}
 cc=${CROSS_CC:-aarch64-linux-gnu-gcc}
 cxx=${CROSS_CXX:-aarch64-linux-gnu-g++}
@@ -28,40 +30,44 @@ die() { printf 'build-aarch64-wheel: error: %s\n' "$*" >&2; exit 2; }
 command -v "$cc" >/dev/null || die "$cc: expected the cross compiler (apt: gcc-aarch64-linux-gnu), got nothing"
 command -v "$cxx" >/dev/null || die "$cxx: expected the cross compiler (apt: g++-aarch64-linux-gnu), got nothing"
 launcher=()
-command -v ccache >/dev/null && launcher=(ccache) && export CCACHE_DIR=${CCACHE_DIR:-$cache/../ccache}
+command -v ccache >/dev/null && launcher=(ccache) && export CCACHE_DIR=${CCACHE_DIR:-$ARMSTFT_CACHE/ccache}
 
-# --- 1. torch's aarch64 headers and libraries, from the PyPI wheel -------------------------------------------
-torch_dir=$cache/torch-aarch64-$torch_version/torch
+# --- 1. torch's aarch64 headers and libraries, from the PyPI wheel (a download) ------------------------------
+torch_root=$ARMSTFT_DOWNLOADS/torch-aarch64-$torch_version
+torch_dir=$torch_root/torch
 if [[ ! -f $torch_dir/lib/libtorch_cpu.so || ! -f $torch_dir/include/torch/library.h ]]; then
     log "fetching the aarch64 torch $torch_version wheel (its include/ and lib/ are used)"
-    mkdir -p "$cache/wheels-aarch64"
+    mkdir -p "$ARMSTFT_DOWNLOADS/wheels-aarch64"
     "$python" -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_aarch64 \
-        --python-version 3.11 --implementation cp -d "$cache/wheels-aarch64" "torch==$torch_version" >&2
-    whl=$(ls "$cache"/wheels-aarch64/torch-"$torch_version"-*aarch64*.whl | head -1)
-    rm -rf "$cache/torch-aarch64-$torch_version"
-    mkdir -p "$cache/torch-aarch64-$torch_version"
-    (cd "$cache/torch-aarch64-$torch_version" && "$python" - "$whl" <<'EOF'
+        --python-version 3.11 --implementation cp -d "$ARMSTFT_DOWNLOADS/wheels-aarch64" "torch==$torch_version" >&2
+    whl=$(ls "$ARMSTFT_DOWNLOADS"/wheels-aarch64/torch-"$torch_version"-*aarch64*.whl | head -1)
+    # unpacked aside and moved in whole: an interrupted run never leaves a half tree that looks complete
+    rm -rf "$torch_root.partial" && mkdir -p "$torch_root.partial"
+    (cd "$torch_root.partial" && "$python" - "$whl" <<'EOF'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     z.extractall(".", [n for n in z.namelist() if n.startswith(("torch/include/", "torch/lib/"))])
 EOF
     )
+    rm -rf "$torch_root" && mv "$torch_root.partial" "$torch_root"
 fi
 
-# --- 2. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64 (headers only are used) ---------------------
+# --- 2. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64 (a download), via a private apt state ---------
 pyver=3.11
-inc=$cache/arm64-include
+inc=$ARMSTFT_DOWNLOADS/arm64-python-headers
 if [[ ! -f $inc/usr/include/aarch64-linux-gnu/python$pyver/pyconfig.h ]]; then
-    apt=$cache/apt-arm64
+    apt=$ARMSTFT_DOWNLOADS/apt-arm64
     # shellcheck source=lib/apt-arm64.sh
     source "$repo/scripts/lib/apt-arm64.sh"
     apt_arm64_init "$apt"
     opts=("${APT_ARM64[@]}")
-    mkdir -p "$inc"
-    log "fetching libpython$pyver-dev:arm64"
+    log "fetching libpython$pyver-dev:arm64 (headers only are used)"
     apt-get "${opts[@]}" -qq update >&2
     (cd "$apt" && rm -f libpython"$pyver"-dev_*.deb && apt-get "${opts[@]}" -qq download "libpython$pyver-dev" >&2)
-    dpkg-deb -x "$apt"/libpython"$pyver"-dev_*_arm64.deb "$inc"
+    # unpacked aside and moved in whole: an interrupted run never leaves a half tree that looks complete
+    rm -rf "$inc.partial" && mkdir -p "$inc.partial"
+    dpkg-deb -x "$apt"/libpython"$pyver"-dev_*_arm64.deb "$inc.partial"
+    rm -rf "$inc" && mv "$inc.partial" "$inc"
 fi
 pyinc=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [[ -f /usr/include/python$pyver/Python.h ]] && pyinc=/usr/include/python$pyver

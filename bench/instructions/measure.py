@@ -5,15 +5,21 @@ same calls on the x86 host; writes one JSON document and prints the table.
 
 Why a script and not a test: counts are figures to report, not pass/fail checks; they come from real
 QEMU (Debian's dynamically linked qemu-aarch64, which loads TCG plugins), a real aarch64 CPython + torch
-tree and the aarch64 wheel this repository builds.  Every input it needs is made or fetched into
-``$ARMSTFT_CACHE/fft`` on first use: the plugin (built against Debian's qemu source headers), the root
-tree (the board builder's if present, else bench/instructions/make_sysroot.sh), the wheel
-(scripts/build-aarch64-wheel.sh).  Two runs must agree within --tolerance or the script says so.
+tree and the aarch64 wheel this repository builds.  Every input it needs is made or fetched on first use,
+downloads under ``$ARMSTFT_CACHE/downloads`` and products under ``$ARMSTFT_BUILD/bench`` (harness/paths.py):
+the plugin (built against Debian's qemu source headers, rebuilt when its source changes), the root tree
+(the emulated board's, ``$ARMSTFT_BUILD/board/rootfs``, when it has been built — torch lives in its
+``usr/local/lib/python3.11/dist-packages`` — else bench/instructions/make_sysroot.sh), scipy's aarch64 wheel
+layered on the guest's path (the board does not carry scipy), and the armstft wheel
+(scripts/build-aarch64-wheel.sh, rebuilt every run).  Two runs must agree within --tolerance or the script
+says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -28,7 +34,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CACHE = Path(os.environ.get("ARMSTFT_CACHE", Path.home() / ".cache" / "armstft")) / "fft"
+sys.path.insert(0, str(REPO))  # run as a script from any folder; harness/paths.py holds the cache roots
+from harness import paths  # noqa: E402
+
+DOWNLOADS = paths.downloads()
+CACHE = paths.build_root() / "bench"
 QEMU_VERSION_DIR = "qemu-7.2.0"
 
 
@@ -38,10 +48,10 @@ def log(msg: str) -> None:
 
 def plugin_header() -> Path:
     """qemu-plugin.h from Debian's qemu source package (apt-get source through a private deb-src state)."""
-    inc = CACHE / "qemu-src" / "include"
+    inc = DOWNLOADS / "qemu-src" / "include"
     if (inc / "qemu-plugin.h").is_file():
         return inc
-    apt = CACHE / "aptsrc"
+    apt = DOWNLOADS / "aptsrc"
     for d in ("lists/partial", "cache/archives/partial", "etc"):
         (apt / d).mkdir(parents=True, exist_ok=True)
     (apt / "etc" / "sources.list").write_text("deb-src http://deb.debian.org/debian bookworm main\n")
@@ -49,7 +59,7 @@ def plugin_header() -> Path:
         f"-oDir::Etc::SourceList={apt}/etc/sources.list", "-oDir::Etc::SourceParts=/dev/null",
         f"-oDir::State::Lists={apt}/lists", f"-oDir::Cache={apt}/cache", "-oDebug::NoLocking=1",
     ]  # fmt: skip
-    src = CACHE / "qemu-src"
+    src = DOWNLOADS / "qemu-src"
     src.mkdir(parents=True, exist_ok=True)
     log("fetching Debian's qemu source package for qemu-plugin.h")
     subprocess.run(["apt-get", *opts, "-qq", "update"], check=True)
@@ -62,26 +72,38 @@ def plugin_header() -> Path:
 
 
 def build_plugin() -> Path:
-    """The counting plugin, rebuilt when its source changes."""
+    """The counting plugin, rebuilt when its source or the plugin header changes (keyed on their bytes)."""
     src = HERE / "insn_count.c"
-    out = CACHE / "plugin" / "insn_count.so"
-    if out.is_file() and out.stat().st_mtime >= src.stat().st_mtime:
+    inc = plugin_header()
+    key = hashlib.sha256(src.read_bytes() + b"\0" + (inc / "qemu-plugin.h").read_bytes()).hexdigest()[:16]
+    out = CACHE / "plugin" / key / "insn_count.so"
+    if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    cc = ["cc", "-O2", "-shared", "-fPIC", "-Wall", "-I", str(plugin_header()), str(src), "-o", str(out)]
+    cc = ["cc", "-O2", "-shared", "-fPIC", "-Wall", "-I", str(inc), str(src), "-o", str(out)]
     subprocess.run(cc, check=True)
     return out
+
+
+def has_python_and_torch(root: Path) -> bool:
+    """python3.11 and torch where the guest's python3.11 looks: Debian's ``usr/lib/python3/dist-packages``
+    (our sysroot) or ``usr/local/lib/python3.11/dist-packages`` (the board)."""
+    return (root / "usr/bin/python3.11").exists() and site_has(root, "torch")
+
+
+def site_has(root: Path, package: str) -> bool:
+    return any(any(root.glob(f"{pre}/lib/python3*/*-packages/{package}")) for pre in ("usr", "usr/local"))
 
 
 def find_rootfs(given: str | None) -> Path:
     """--rootfs, else the board builder's tree if it holds python3.11 + torch, else our own small one."""
     candidates = [Path(given)] if given else []
-    candidates.append(Path(os.environ.get("ARMSTFT_CACHE", Path.home() / ".cache/armstft")) / "board/rootfs")
+    candidates.append(paths.build_root() / "board/rootfs")
     for root in candidates:
-        if (root / "usr/bin/python3.11").exists() and any(root.glob("usr/lib/python3*/*-packages/torch")):
+        if has_python_and_torch(root):
             return root  # not ours to write into: its .pyc files are whatever its builder made
-    if given:
-        sys.exit(f"measure: error: --rootfs {given}: expected usr/bin/python3.11 and torch, got neither")
+        if given:
+            sys.exit(f"measure: error: --rootfs {given}: expected usr/bin/python3.11 and torch, got neither")
     log("no board rootfs with torch yet: making our own (bench/instructions/make_sysroot.sh)")
     out = subprocess.run([str(HERE / "make_sysroot.sh")], check=True, stdout=subprocess.PIPE, text=True)
     root = Path(out.stdout.strip().splitlines()[-1])
@@ -107,13 +129,39 @@ def unpack_wheel() -> Path:
     return dest
 
 
+def scipy_layer(root: Path) -> list[Path]:
+    """scipy for the guest's scipy.fft row when the tree has none (the board image does not carry it): the
+    aarch64 wheel of the host's scipy version, unpacked once, after the armstft wheel on the guest's path."""
+    if site_has(root, "scipy"):
+        return []
+    version = importlib.metadata.version("scipy")
+    dest = CACHE / f"guest-scipy-{version}"
+    if (dest / "scipy").is_dir():
+        return [dest]
+    wheels = DOWNLOADS / "bench-wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+         "--platform", "manylinux_2_28_aarch64", "--platform", "manylinux2014_aarch64",
+         "--python-version", "3.11", "--implementation", "cp", "-d", str(wheels), f"scipy=={version}"],
+        check=True,
+    )  # fmt: skip
+    wheel = next(wheels.glob(f"scipy-{version}-*aarch64*.whl"))
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(partial)
+    compile_tree(partial)
+    partial.rename(dest)
+    return [dest]
+
+
 def compile_tree(path: Path) -> None:
     """Byte-compile once, on the host (same 3.11 bytecode): otherwise the first guest run compiles and the
     second does not, and their heaps - so the counts of allocating calls - differ by ~0.5 %."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", str(path)], check=False)
 
 
-def run_guest(plugin: Path, root: Path, site: Path, cases: str, cpu: str) -> list[dict]:
+def run_guest(plugin: Path, root: Path, site: list[Path], cases: str, cpu: str) -> list[dict]:
     """One emulated process: returns the plan entries with their per-call instruction counts."""
     with tempfile.TemporaryDirectory() as tmp:
         marks_file = Path(tmp) / "marks.txt"
@@ -123,8 +171,8 @@ def run_guest(plugin: Path, root: Path, site: Path, cases: str, cpu: str) -> lis
             "qemu-aarch64", "-cpu", cpu, "-plugin", f"{plugin},out={marks_file}", "-L", str(root),
             str(root / "usr/bin/python3.11"), str(HERE / "guest.py"), cases,
         ]  # fmt: skip
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1", "HOME": tmp,
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(map(str, site)), "OMP_NUM_THREADS": "1",
+               "HOME": tmp, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
         t0 = time.monotonic()
         proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
         log(f"guest run took {time.monotonic() - t0:.0f} s")
@@ -175,8 +223,9 @@ def main() -> None:
     ap.add_argument("--host-seconds", type=float, default=3.0, help="per case, for the x86 medians (0: skip)")
     args = ap.parse_args()
 
-    plugin, root, site = build_plugin(), find_rootfs(args.rootfs), unpack_wheel()
-    log(f"plugin {plugin}, rootfs {root}, armstft from {site}")
+    plugin, root = build_plugin(), find_rootfs(args.rootfs)
+    site = [unpack_wheel(), *scipy_layer(root)]
+    log(f"plugin {plugin}, rootfs {root}, guest path {':'.join(map(str, site))}")
     runs = [run_guest(plugin, root, site, args.cases, args.cpu) for _ in range(args.runs)]
     info, rows = runs[0][0]["info"], runs[0][1:]
     spread = 0.0

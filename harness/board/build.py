@@ -41,19 +41,6 @@ KERNEL_META = "linux-image-arm64"
 BUNDLE_REL = "models/default"
 BUNDLE_ON_BOARD = "usr/share/armstft/default"
 _HERE = Path(__file__).resolve().parent
-_BUILDER_FILES = (
-    "apt.py",
-    "build.py",
-    "elfcheck.py",
-    "ext4.py",
-    "initramfs.py",
-    "kernel.py",
-    "keys.py",
-    "pyc.py",
-    "rootfs.py",
-    "sysconfig.py",
-    "wheels.py",
-)
 _INITRD_FILES = ("initramfs.py", "kernel.py")
 _PY_DIRS = ["usr/lib/python3.11", "usr/lib/python3/dist-packages", sysconfig.SITE_PACKAGES]
 
@@ -206,6 +193,11 @@ def _kernel_and_initrd(
     return k, True
 
 
+def _builder_files() -> list[Path]:
+    """Every module of this builder: any of them may change what the image holds."""
+    return sorted(p.relative_to(_HERE) for p in _HERE.glob("*.py"))
+
+
 def _tree_files(top: Path) -> list[Path]:
     return sorted(p.relative_to(top) for p in top.rglob("*") if p.is_file()) if top.is_dir() else []
 
@@ -307,7 +299,7 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         )
     src = layout.work / "armstft-src"
     bundle = layout.work / "bundle"
-    wheels.snapshot_sources(repo, src)
+    sources = wheels.snapshot_sources(repo, src)
     has_bundle = _snapshot_bundle(repo, bundle)
 
     base_key = _digest(
@@ -316,10 +308,13 @@ def _build(repo: Path, layout: Layout, refresh: bool, force: bool) -> BuildResul
         [(p.name, p.stat().st_size) for p in third_party],
         key_set.host_public(),
         key_set.harness.with_suffix(".pub").read_text(),
-        _files_digest(_HERE, _BUILDER_FILES),
+        _files_digest(_HERE, _builder_files()),
     )
     app_key = _digest(
-        base_key, _files_digest(src, wheels.package_sources(src)), _files_digest(bundle, _tree_files(bundle))
+        base_key,
+        wheels.toolchain(),
+        _files_digest(src, sources),
+        _files_digest(bundle, _tree_files(bundle)),
     )
     done = state.get("rootfs")
     tree = layout.rootfs

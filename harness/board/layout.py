@@ -1,38 +1,35 @@
 """Where the board builder keeps things.
 
-Everything lives under ``${ARMSTFT_CACHE:-~/.cache/armstft}/board/`` so a fresh CI clone on the same machine
-reuses downloads and built images, and nothing ever lands in the git tree.  The ``out/`` folder is a contract
-with the labgrid env (harness/envs) and must keep its file names.
+Downloads (Debian packages, PyPI wheels) live under ``$ARMSTFT_CACHE/downloads`` and are reused by every
+run; everything the builder makes lives under ``$ARMSTFT_BUILD/board`` (see harness/paths.py), which the test
+command points at a throw-away folder so each test run builds the board cold.  Nothing lands in the git tree.
+The ``out/`` folder is a contract with the labgrid env (harness/envs) and must keep its file names.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def cache_root() -> Path:
-    """The project-wide cache root (``ARMSTFT_CACHE`` or ``~/.cache/armstft``)."""
-    env = os.environ.get("ARMSTFT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "armstft"
+from harness import paths
 
 
 @dataclass(frozen=True)
 class Layout:
-    """All paths the builder reads or writes, derived from one board directory."""
+    """Every path the builder reads or writes: products under ``board``, downloads under ``downloads``."""
 
     board: Path
+    downloads: Path
 
     @classmethod
     def default(cls) -> Layout:
-        return cls(cache_root() / "board")
+        return cls(paths.build_root() / "board", paths.downloads())
 
-    # --- inputs cached across builds -------------------------------------------------------------
+    # --- downloads, reused across builds and runs -----------------------------------------------
     @property
     def apt(self) -> Path:
         """Private apt state: sources, lists, dpkg status and the .deb archive cache."""
-        return self.board / "apt"
+        return self.downloads / "board-apt"
 
     @property
     def debs(self) -> Path:
@@ -41,8 +38,9 @@ class Layout:
     @property
     def wheels(self) -> Path:
         """PyPI aarch64 wheels, downloaded once."""
-        return self.board / "wheels"
+        return self.downloads / "board-wheels"
 
+    # --- build products ----------------------------------------------------------------------------
     @property
     def keys(self) -> Path:
         """SSH keys generated once per machine (harness client key + board host key)."""

@@ -134,6 +134,22 @@ def snapshot_sources(repo: Path, dest: Path) -> list[Path]:
     return files
 
 
+def toolchain() -> list[str]:
+    """Versions of the tools that turn the sources into the wheel (part of the rebuild key)."""
+    found = []
+    for dist in ("setuptools", "wheel", "pip"):
+        try:
+            found.append(f"{dist}=={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{dist}: none")
+    if shutil.which(CROSS_CC):
+        ver = subprocess.run([CROSS_CC, "--version"], capture_output=True, text=True, check=False).stdout
+        found.append(ver.splitlines()[0] if ver else f"{CROSS_CC}: ?")
+    else:
+        found.append(f"{CROSS_CC}: none")
+    return found
+
+
 def build_armstft(src: Path, out: Path) -> Path:
     """The armstft wheel for the board, built from a source snapshot (see ``snapshot_sources``).
 
@@ -177,16 +193,37 @@ def build_armstft(src: Path, out: Path) -> Path:
     return whl
 
 
+#: What the wheel build reads: setuptools' own project files at the top, and every file under these folders
+#: (the package, and the scripts folder whose cross-build script sources its lib/).  Folders, not file lists,
+#: so a new module or a newly sourced helper script is in the snapshot and the key without anyone listing it.
+BUILD_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "LICENSE")
+BUILD_DIRS = ("armstft", "scripts")
+_NOT_SOURCE = (".pyc", ".so", ".o")
+
+
 def package_sources(repo: Path) -> list[Path]:
-    """Files that make up the armstft wheel, relative to ``repo``, sorted (also used for the rebuild key)."""
-    top = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "LICENSE", CROSS_SCRIPT)
-    files = [Path(p) for p in top if (repo / p).is_file()]
-    files += sorted(
-        p.relative_to(repo)
-        for p in (repo / "armstft").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".so", ".o")
+    """Files that make up the armstft wheel, relative to ``repo``, sorted (also used for the rebuild key).
+
+    In a git checkout: every tracked or untracked-but-not-ignored file under ``BUILD_DIRS`` plus the
+    ``BUILD_FILES`` that exist, as ``git ls-files`` lists them, so build outputs (ignored) never count.
+    Elsewhere (an unpacked tarball): the same folders walked, minus caches and compiled objects.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+             *BUILD_FILES, *BUILD_DIRS],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        listed = {Path(p.decode()) for p in out.split(b"\0") if p}
+    except (OSError, subprocess.CalledProcessError):
+        listed = {Path(p) for p in BUILD_FILES} | {
+            p.relative_to(repo) for d in BUILD_DIRS for p in (repo / d).rglob("*") if p.is_file()
+        }
+    return sorted(
+        p
+        for p in listed
+        if (repo / p).is_file() and "__pycache__" not in p.parts and p.suffix not in _NOT_SOURCE
     )
-    return files
 
 
 def install(wheels: list[Path], site_packages: Path) -> None:

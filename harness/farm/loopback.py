@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import paths
 from harness.errors import StageError
 from harness.farm.board import EmulatedBoard, free_port
 from harness.farm.processes import ProcessSet, processes_mentioning
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--board-out",
         type=Path,
-        default=Path(os.environ.get("ARMSTFT_CACHE", Path.home() / ".cache" / "armstft")) / "board" / "out",
+        default=paths.board_out(),
         help="the built emulated board (default: %(default)s)",
     )
     args = parser.parse_args(argv)

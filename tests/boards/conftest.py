@@ -18,12 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from harness import paths  # noqa: E402
 from harness.farm.loopback import LoopbackFarm  # noqa: E402
 
 
 def board_out() -> Path:
-    cache = Path(os.environ.get("ARMSTFT_CACHE") or Path.home() / ".cache" / "armstft").expanduser()
-    return Path(os.environ.get("LG_ARMSTFT_BOARD_OUT") or cache / "board" / "out")
+    return Path(os.environ.get("LG_ARMSTFT_BOARD_OUT") or paths.board_out())
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from harness.board import qemu
-from harness.board.layout import Layout, cache_root
+from harness.board.layout import Layout
 
 
-def test_cache_root_follows_armstft_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_board_paths_follow_armstft_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ARMSTFT_CACHE", str(tmp_path))
-    assert cache_root() == tmp_path
+    monkeypatch.delenv("ARMSTFT_BUILD", raising=False)
     lay = Layout.default()
-    assert lay.out == tmp_path / "board/out"
-    assert lay.rootfs == tmp_path / "board/rootfs"
+    assert lay.out == tmp_path / "build/board/out"
+    assert lay.rootfs == tmp_path / "build/board/rootfs"
     names = [
         p.relative_to(lay.out).as_posix()
         for p in (

@@ -5,7 +5,8 @@
  * Method (textbook decompositions, arranged so that no pass shuffles lanes except one transposed load):
  *   m = n/2 complex points z[j] = x[2j] + i x[2j+1], j = VW a + l, a < M = m/VW.
  *   1. Lane FFTs: every lane l holds its own subsequence z[VW a + l]; a Stockham FFT of length M over a
- *      (radices 8, 5, 4, 3, 2) runs on whole vectors, all lanes alike, so twiddles are broadcast scalars.
+ *      (radices 8, 5, 4, 3, 2 and a Good-Thomas 10) runs on whole vectors, all lanes alike, so twiddles are
+ *      broadcast scalars.
  *      The first pass reads the frame (de-interleaving load) and applies the window on the way in.
  *   2. One cross-lane radix-VW step: Z[k' + M t] = sum_l W_VW^(l t) W_m^(l k') F_l[k'], done VW columns
  *      k' at a time after a transposed load (ld4 on NEON).
@@ -13,15 +14,17 @@
  *      O = Z[k] - conj Z[m-k] (their 1/2 is in the window), fused with step 2: column block
  *      k' = 1 + VW b + i is computed together with its mirror block M - 1 - VW b - i, whose outputs are the
  *      partners Z[m - k]; the last lane pass stores the mirror columns in reversed order ("hi" slots) so both
- *      blocks come out lane-aligned.  Column 0 (bins 0, M, 2M, ... with DC and Nyquist) is done apart.
+ *      blocks come out lane-aligned.  The mirror column's twiddles W_m^(l (M - k')) = W_VW^l conj(W_m^(l k'))
+ *      are the block's own, conjugated, with W_VW^l turned into an index rotation of its DFT.  Column 0
+ *      (bins 0, M, 2M, ... with DC and Nyquist) is done apart.
  *   The inverse runs the transposed network: inverse split fused with a radix-VW step over t, then the
- *   lane FFTs (radices in reverse order) into the output; IDFT(Z) = swap(DFT(swap(Z))), swap(a + ib) =
- *   b + ia, so the same forward butterflies and twiddles serve, and the swaps cost nothing.
+ *   lane FFTs into the output; IDFT(Z) = swap(DFT(swap(Z))), swap(a + ib) = b + ia, so the same forward
+ *   butterflies and twiddles serve, and the swaps cost nothing.
  */
 #include "dft.h"
 
 #define EC_MAXP 24
-#define EC_FTW ((6 * VW - 4) * VW) /* final-step twiddle floats per column block */
+#define EC_FTW ((4 * VW - 2) * VW) /* final-step twiddle floats per column block */
 
 #ifndef EC_KINDS
 #define EC_KINDS
@@ -37,7 +40,7 @@ typedef struct {
 typedef struct {
     int n, m, M, B, np, copy; /* copy: M odd, slots filled / read through a natural-order buffer */
     ENG(pass) fw[EC_MAXP], iv[EC_MAXP];
-    const float *ftw;  /* per column block b: lo twiddles, hi twiddles, split twiddles (see plan_new) */
+    const float *ftw;  /* per column block b: W_m^(l k') (l >= 1), then split twiddles W_n^(k' + M t) */
     const float *c0tw; /* column 0: cos, sin of W_n^(M t), t <= VW/2 */
     int nfix;
     const int *fix; /* (dst, src) float offsets in the slot region's re part; im at + D */
@@ -55,10 +58,10 @@ typedef struct {
     float scale;
 } ENG(io);
 
-/* Streams a pass reads or writes start from pointers made opaque to the compiler on aarch64: otherwise it
- * rewrites them as one base plus per-stream offsets, and a register offset rules out the register-pair and
- * structure loads and stores with writeback (ld1/st1 {2 regs}, ld2, st2) that make each access one
- * instruction with its pointer increment folded in. */
+/* The pointers of the streams a pass walks are made opaque to GCC on aarch64 (when set up, and in the inner
+ * loops at every step): otherwise it rewrites them as one base plus per-stream offsets, which costs an add
+ * before every structure load or store (ld2, st2 and ld4 take no register offset).  Kept because it
+ * measured fewer instructions (bench/instructions/engine.py); elsewhere it is nothing. */
 #ifndef EC_OPAQUE
 #if defined(__aarch64__) && defined(__GNUC__)
 #define EC_OPAQUE(p) __asm__("" : "+r"(p))
@@ -67,8 +70,9 @@ typedef struct {
 #endif
 #endif
 
-/* one radix-r butterfly.  Input j: BUF re, im pair at in[j]; FRAME sample pairs at in[j], window at
- * we/wo + wix[j]; SLOT re at in[j], im at in2[j].  Output j likewise through out[j] (and out2[j]). */
+/* one radix-r butterfly.  Input j: BUF re, im pair at in[j]; FRAME sample pairs at in[j], their window
+ * at in2[j] (even samples) and win[j] (odd); SLOT re at in[j], im at in2[j].  Output j likewise through
+ * out[j] (and out2[j] for SLOT im). */
 static ALWAYS_INLINE void ENG(bfly)(const int r, const int SRC, const int DST, const float *const *in,
                                     const float *const *in2, float *const *out, float *const *out2,
                                     const ENG(io) *io, const float *const *win, const int twon, TWSET ts) {
@@ -346,17 +350,15 @@ static ENG(plan) *ENG(plan_new)(int n) {
     pl->ftw = w;
     for (int b = 0; b < pl->B; b++, w += EC_FTW) {
         for (int i = 0; i < VW; i++) {
-            const int klo = 1 + VW * b + i, khi = M - 1 - VW * b - i;
-            for (int l = 1; l < VW; l++) {
-                const double alo = -2.0 * M_PI * (double)l * klo / m, ahi = -2.0 * M_PI * (double)l * khi / m;
-                w[(2 * l - 2) * VW + i] = (float)cos(alo), w[(2 * l - 1) * VW + i] = (float)sin(alo);
-                w[(2 * VW + 2 * l - 4) * VW + i] = (float)cos(ahi);
-                w[(2 * VW + 2 * l - 3) * VW + i] = (float)sin(ahi);
+            const int klo = 1 + VW * b + i;
+            for (int l = 1; l < VW; l++) { /* W_m^(l k'); the mirror column M - k' uses W_VW^l conj(that) */
+                const double a = -2.0 * M_PI * (double)l * klo / m;
+                w[(2 * l - 2) * VW + i] = (float)cos(a), w[(2 * l - 1) * VW + i] = (float)sin(a);
             }
-            for (int t = 0; t < VW; t++) {
+            for (int t = 0; t < VW; t++) { /* split twiddles W_n^k, k = k' + M t */
                 const double a = -2.0 * M_PI * (double)(klo + M * t) / n;
-                w[(4 * VW - 4 + 2 * t) * VW + i] = (float)cos(a);
-                w[(4 * VW - 3 + 2 * t) * VW + i] = (float)sin(a);
+                w[(2 * VW - 2 + 2 * t) * VW + i] = (float)cos(a);
+                w[(2 * VW - 1 + 2 * t) * VW + i] = (float)sin(a);
             }
         }
     }
@@ -392,6 +394,12 @@ static ENG(plan) *ENG(plan_new)(int n) {
 
 /* ---- forward ------------------------------------------------------------------------------------------- */
 
+/* (ar + i ai) * conj(br + i bi): the mirror column's twiddle W_m^(l (M - k')) = W_VW^l conj(W_m^(l k')) */
+static ALWAYS_INLINE void ENG(cmulc)(V ar, V ai, V br, V bi, V *rr, V *ri) {
+    *rr = v_madd(v_mul(ar, br), ai, bi);
+    *ri = v_msub(v_mul(ai, br), ar, bi);
+}
+
 static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
     const int M = pl->M, m = pl->m, B = pl->B;
     const float *lo_re = sl + VW, *lo_im = lo_re + pl->D;
@@ -404,17 +412,17 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
         pr_ += VW * VW, pi_ += VW * VW, qr_ += VW * VW, qi_ += VW * VW;
 #pragma GCC unroll 8
         for (int l = 1; l < VW; l++) {
-            const float *wl = tw + (2 * l - 2) * VW, *wh = tw + (2 * VW + 2 * l - 4) * VW;
-            v_cmul(lr[l], li[l], v_load(wl), v_load(wl + VW), &lr[l], &li[l]);
-            v_cmul(hr[l], hi[l], v_load(wh), v_load(wh + VW), &hr[l], &hi[l]);
+            const V wr = v_load(tw + (2 * l - 2) * VW), wi = v_load(tw + (2 * l - 1) * VW);
+            v_cmul(lr[l], li[l], wr, wi, &lr[l], &li[l]);
+            ENG(cmulc)(hr[l], hi[l], wr, wi, &hr[l], &hi[l]);
         }
         ENG(dft)(VW, lr, li, NULL);
-        ENG(dft)(VW, hr, hi, NULL);
-        const float *sw = tw + (4 * VW - 4) * VW;
+        ENG(dft)(VW, hr, hi, NULL); /* the mirror's Z[t'] is at (t' + 1) mod VW: its W_VW^l factor */
+        const float *sw = tw + (2 * VW - 2) * VW;
         float *o1 = olo, *o2 = ohi;
 #pragma GCC unroll 8
         for (int t = 0; t < VW; t++, o1 += 2 * M, o2 -= 2 * M) { /* Z[k] = lo t, Z[m - k] = hi VW-1-t */
-            const V ar = lr[t], ai = li[t], br = hr[VW - 1 - t], bi = hi[VW - 1 - t];
+            const V ar = lr[t], ai = li[t], br = hr[(VW - t) % VW], bi = hi[(VW - t) % VW];
             const V er = v_add(ar, br), ei = v_sub(ai, bi), nei = v_sub(bi, ai);
             const V or_ = v_sub(ar, br), oi = v_add(ai, bi);
             V pr, pi;
@@ -423,13 +431,19 @@ static void ENG(final_fwd)(const ENG(plan) *pl, const float *sl, float *out) {
             v_store_int(o2, v_rev(v_sub(er, pi)), v_rev(v_sub(nei, pr)));
         }
     }
-    /* column 0: Z[M t] = DFT_VW of F[0] (lane 0 of broadcast vectors carries it), pairs (t, VW - t) */
+    /* column 0: Z[M t] = DFT_VW of F[0] (lane 0 of broadcast vectors carries it), pairs (t, VW - t); the
+     * self-paired t = 0 (DC, Nyquist) and t = VW/2 (bin m/2) reduce to a few additions */
     V fr[VW], fi[VW];
     for (int l = 0; l < VW; l++) fr[l] = v_set1(lo_re[l - VW]), fi[l] = v_set1(lo_im[l - VW]);
     ENG(dft)(VW, fr, fi, NULL);
-    for (int t = 0; t <= VW / 2; t++) {
-        const int u = (VW - t) % VW, k = M * t;
-        const float ar = v_first(fr[t]), ai = v_first(fi[t]), br = v_first(fr[u]), bi = v_first(fi[u]);
+    const float z0r = v_first(fr[0]), z0i = v_first(fi[0]);
+    const float zhr = v_first(fr[VW / 2]), zhi = v_first(fi[VW / 2]);
+    out[0] = 2.0f * (z0r + z0i), out[1] = 0.0f, out[2 * m] = 2.0f * (z0r - z0i), out[2 * m + 1] = 0.0f;
+    out[m] = 2.0f * zhr, out[m + 1] = -2.0f * zhi;
+    for (int t = 1; t < VW / 2; t++) {
+        const int k = M * t;
+        const float ar = v_first(fr[t]), ai = v_first(fi[t]);
+        const float br = v_first(fr[VW - t]), bi = v_first(fi[VW - t]);
         const float er = ar + br, ei = ai - bi, or_ = ar - br, oi = ai + bi;
         const float c = pl->c0tw[2 * t], s = pl->c0tw[2 * t + 1];
         const float pr = or_ * c - oi * s, pi = or_ * s + oi * c;
@@ -479,7 +493,7 @@ static void ENG(first_inv)(const ENG(plan) *pl, const float *spec, float *sl) {
     const float *tw = pl->ftw;
     for (int b = 0; b < B; b++, tw += EC_FTW) {
         V lr[VW], li[VW], hr[VW], hi[VW];
-        const float *sw = tw + (4 * VW - 4) * VW;
+        const float *sw = tw + (2 * VW - 2) * VW;
         const float *xlo = spec + 2 * (1 + VW * b), *xhi = spec + 2 * (M - VW - VW * b);
 #pragma GCC unroll 8
         for (int t = 0; t < VW; t++) {
@@ -488,33 +502,43 @@ static void ENG(first_inv)(const ENG(plan) *pl, const float *spec, float *sl) {
             v_load_deint(xhi + 2 * M * (VW - 1 - t), &yr, &yi);
             yr = v_rev(yr), yi = v_rev(yi); /* X[m - k], lane-aligned with X[k] */
             const V er = v_add(xr, yr), ei = v_sub(xi, yi), dr = v_sub(xr, yr), di = v_add(xi, yi);
-            const V wr = v_load(sw + 2 * t * VW), wi = v_load(sw + (2 * t + 1) * VW);
-            const V or_ = v_madd(v_mul(dr, wr), di, wi), oi = v_msub(v_mul(di, wr), dr, wi); /* D conj(W^k) */
-            lr[t] = v_add(ei, or_), li[t] = v_sub(er, oi);                   /* swap(Z[k] = E + i O) */
-            hr[VW - 1 - t] = v_sub(or_, ei), hi[VW - 1 - t] = v_add(er, oi); /* swap(Z[m-k] = E* + i O*) */
+            const int u = t % (VW / 2);
+            const V wr = v_load(sw + 2 * u * VW), wi = v_load(sw + (2 * u + 1) * VW);
+            V qr = v_madd(v_mul(dr, wr), di, wi), qi = v_msub(v_mul(di, wr), dr, wi); /* D conj(W^k) */
+            /* swap(Z[k] = E + i O) to lo t; swap(Z[m-k] = E* + i O*), for t' = VW-1-t, to hi (t' + 1) mod VW
+             * (the mirror's W_VW^l factor); for t >= VW/2, W_n^k = -i W_n^(k - m/2) and O = i (qr + i qi) */
+            if (t < VW / 2) {
+                lr[t] = v_add(ei, qr), li[t] = v_sub(er, qi);
+                hr[(VW - t) % VW] = v_sub(qr, ei), hi[(VW - t) % VW] = v_add(er, qi);
+            } else {
+                lr[t] = v_sub(ei, qi), li[t] = v_sub(er, qr);
+                hr[(VW - t) % VW] = v_sub(v_sub(yi, xi), qi), hi[(VW - t) % VW] = v_add(er, qr);
+            }
         }
         ENG(dft)(VW, lr, li, NULL);
         ENG(dft)(VW, hr, hi, NULL);
 #pragma GCC unroll 8
         for (int l = 1; l < VW; l++) {
-            const float *wl = tw + (2 * l - 2) * VW, *wh = tw + (2 * VW + 2 * l - 4) * VW;
-            v_cmul(lr[l], li[l], v_load(wl), v_load(wl + VW), &lr[l], &li[l]);
-            v_cmul(hr[l], hi[l], v_load(wh), v_load(wh + VW), &hr[l], &hi[l]);
+            const V wr = v_load(tw + (2 * l - 2) * VW), wi = v_load(tw + (2 * l - 1) * VW);
+            v_cmul(lr[l], li[l], wr, wi, &lr[l], &li[l]);
+            ENG(cmulc)(hr[l], hi[l], wr, wi, &hr[l], &hi[l]);
         }
         v_store_tr(lo_re + VW * VW * b, lr), v_store_tr(lo_im + VW * VW * b, li);
         v_store_tr(hi_re + VW * VW * b, hr), v_store_tr(hi_im + VW * VW * b, hi);
     }
-    /* column 0: Z[M t] from the pairs (t, VW - t); imaginary parts of DC and Nyquist ignored */
+    /* column 0: swap(Z[M t]) from the pairs (t, VW - t); imaginary parts of DC and Nyquist ignored */
     V zr[VW], zi[VW];
-    for (int t = 0; t <= VW / 2; t++) {
-        const int u = (VW - t) % VW, k = M * t;
-        const float xr = spec[2 * k], xi = t ? spec[2 * k + 1] : 0.0f;
-        const float yr = spec[2 * (m - k)], yi = t ? spec[2 * (m - k) + 1] : 0.0f;
+    const float x0 = spec[0], xm = spec[2 * m], xhr = spec[m], xhi = spec[m + 1];
+    zr[0] = v_set1(x0 - xm), zi[0] = v_set1(x0 + xm);
+    zr[VW / 2] = v_set1(-2.0f * xhi), zi[VW / 2] = v_set1(2.0f * xhr);
+    for (int t = 1; t < VW / 2; t++) {
+        const int k = M * t;
+        const float xr = spec[2 * k], xi = spec[2 * k + 1], yr = spec[2 * (m - k)], yi = spec[2 * (m - k) + 1];
         const float er = xr + yr, ei = xi - yi, dr = xr - yr, di = xi + yi;
         const float c = pl->c0tw[2 * t], s = pl->c0tw[2 * t + 1];
         const float or_ = dr * c + di * s, oi = di * c - dr * s;
         zr[t] = v_set1(ei + or_), zi[t] = v_set1(er - oi);
-        if (u != t) zr[u] = v_set1(or_ - ei), zi[u] = v_set1(er + oi);
+        zr[VW - t] = v_set1(or_ - ei), zi[VW - t] = v_set1(er + oi);
     }
     ENG(dft)(VW, zr, zi, NULL);
     for (int l = 0; l < VW; l++) lo_re[l - VW] = v_first(zr[l]), lo_im[l - VW] = v_first(zi[l]);

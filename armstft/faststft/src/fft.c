@@ -86,14 +86,8 @@
 #undef v_cmul
 #pragma GCC pop_options
 
-static int cpu_has_avx2(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return known;
-}
+/* libgcc's CPU model (set up before main) also checks that the OS saves the AVX registers */
+static int cpu_has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #else
 #define ARMSTFT_HAVE_AVX2 0
 static int cpu_has_avx2(void) { return 0; }
