@@ -103,7 +103,7 @@ def native_extensions() -> list[Extension]:
     if torch is None:
         print("setup.py: no torch package with headers found: building armstft without its native library")
         return []
-    headers = ("fft", "fft_mixed", "stft", "simd", "simd_avx2", "split", "dft", "engine_core", "api")
+    headers = ("fft", "fft_mixed", "stft", "simd", "simd_avx2", "split", "dft", "engine_core", "api", "vlog")
     include = [SRC, str(torch / "include"), str(torch / "include/torch/csrc/api/include")]
     return [
         Extension(

@@ -31,51 +31,27 @@ SCHEMAS = {
 _lib: torch.library.Library | None = None
 
 
-def _stft(
-    x: torch.Tensor,
-    n_fft: int,
-    hop_length: int | None = None,
-    win_length: int | None = None,
-    window: torch.Tensor | None = None,
-    center: bool = True,
-    pad_mode: str = "reflect",
-    normalized: bool = False,
-    onesided: bool | None = None,
-    return_complex: bool | None = None,
-    align_to_window: bool | None = None,
-) -> torch.Tensor:
-    return torch.stft(x, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided,
-                      return_complex, align_to_window)  # fmt: skip
+def _stft(*args: object) -> torch.Tensor:
+    """The dispatcher passes the schema's arguments in order: torch.stft's own order."""
+    return torch.stft(*args)
 
 
-def _istft(
-    x: torch.Tensor,
-    n_fft: int,
-    hop_length: int | None = None,
-    win_length: int | None = None,
-    window: torch.Tensor | None = None,
-    center: bool = True,
-    normalized: bool = False,
-    onesided: bool | None = None,
-    length: int | None = None,
-    return_complex: bool = False,
-) -> torch.Tensor:
-    return torch.istft(x, n_fft, hop_length, win_length, window, center, normalized, onesided, length,
-                       return_complex)  # fmt: skip
+def _istft(*args: object) -> torch.Tensor:
+    return torch.istft(*args)
 
 
 def log_mel_reference(
     x: torch.Tensor,
     fb: torch.Tensor,
     n_fft: int,
-    hop_length: int | None = None,
-    win_length: int | None = None,
-    window: torch.Tensor | None = None,
-    center: bool = True,
-    pad_mode: str = "reflect",
-    normalized: bool = False,
-    power: float = 2.0,
-    eps: float = 1e-6,
+    hop_length: int | None,
+    win_length: int | None,
+    window: torch.Tensor | None,
+    center: bool,
+    pad_mode: str,
+    normalized: bool,
+    power: float,
+    eps: float,
 ) -> torch.Tensor:
     """log(fb^T |stft|^power + eps), composed as torchaudio's MelSpectrogram composes it."""
     spec = torch.stft(x, n_fft, hop_length, win_length, window, center, pad_mode, normalized, True, True)

@@ -28,9 +28,10 @@ from torch.overrides import handle_torch_function, has_torch_function
 
 from armstft.faststft import _loader
 
-_fast_stft = None
+_fast_stft = _fast_log_mel = None
 if _loader.available():  # the shim links the library: never load it beside the Python-defined fallback
     try:  # the CPython shim for plain eager calls (src/fastpath.cpp); absent in a build without it
+        from armstft.faststft._fastpath import log_mel as _fast_log_mel
         from armstft.faststft._fastpath import stft as _fast_stft
     except ImportError:
         pass
@@ -161,6 +162,11 @@ def log_mel(
     MelSpectrogram default, 1 the magnitude.  The STFT arguments are torch.stft's (onesided, complex).
     The engine keeps only each band's nonzero run of bins (a sparse filterbank).
     """
+    if _fast_log_mel is not None and ("torch._dynamo" not in _modules or not _is_compiling()):
+        out = _fast_log_mel(input, fb, n_fft, hop_length, win_length, window, center, pad_mode, normalized,
+                            power, eps)  # fmt: skip
+        if out is not None:
+            return out
     relevant = (input, fb) if window is None else (input, fb, window)
     if has_torch_function(relevant):
         return handle_torch_function(

@@ -56,13 +56,14 @@ CASES = {
 }
 WARMUP = 3
 TS_LOOP_FRAMES = 64  # frames per call of the TorchScript loops (case D)
-MODEL_VARIANTS = {  # W rows: file made by measure.py, and whether acceleration is on
-    "ATen fp32": ("aten_fp32.pt", False),
-    "ATen fp32 (accelerated)": ("aten_fp32.pt", True),
-    "armstft fp32": ("armstft_fp32.pt", False),
-    "dynamic int8 (ATen front end)": ("aten_dynamic_int8.pt", False),
-    "static int8 (ATen front end)": ("aten_static_int8.pt", False),
-    "static int8 (armstft front end)": ("armstft_static_int8.pt", False),
+# W rows: file made by measure.py, whether acceleration is on, the quantized engine to load it with
+MODEL_VARIANTS = {
+    "ATen fp32": ("aten_fp32.pt", False, None),
+    "ATen fp32 (accelerated)": ("aten_fp32.pt", True, None),
+    "armstft fp32": ("armstft_fp32.pt", False, None),
+    "dynamic int8 (ATen front end)": ("aten_dynamic_int8.pt", False, None),
+    "static int8 (ATen front end)": ("aten_static_int8.pt", False, "qnnpack"),
+    "static int8 (armstft front end)": ("armstft_static_int8.pt", False, "qnnpack"),
 }
 
 
@@ -167,9 +168,12 @@ def log_mel_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dic
 def model_calls(x: torch.Tensor, models: Path | None) -> dict:
     if models is None:
         return {}
+    from armstft import quantize
+
     calls = {}
-    for impl, (name, _) in MODEL_VARIANTS.items():
-        module = torch.jit.load(str(models / name))
+    for impl, (name, _, engine) in MODEL_VARIANTS.items():
+        with quantize.engine(engine or torch.backends.quantized.engine):
+            module = torch.jit.load(str(models / name))
 
         def run(module: torch.jit.ScriptModule = module) -> object:
             with torch.inference_mode():
@@ -213,7 +217,7 @@ def main() -> None:
         repeats = CASES[case][4]
         info[f"rel_err_{case}"] = check(case, models)
         for impl, (fn, frames) in calls.items():
-            accelerated = "(accelerated)" in impl or MODEL_VARIANTS.get(impl, ("", False))[1]
+            accelerated = "(accelerated)" in impl
             fast.accelerate(accelerated)
             for _ in range(WARMUP):
                 fn()

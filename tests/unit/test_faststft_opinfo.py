@@ -74,6 +74,18 @@ def assert_near(got: torch.Tensor, ref: torch.Tensor, what: str, rtol: float = 1
     assert err <= rtol * peak + 1e-6, f"{what}: max |diff| {err:.3g} > {rtol} * peak {peak:.3g}"
 
 
+def check_sample(op, sample, what: str) -> None:  # type: ignore[no-untyped-def]
+    """The accelerated result against acceleration off and against float64 (acceleration stays on)."""
+    with torch.no_grad():
+        got = run(op, sample)
+        fast.accelerate(False)
+        ref = run(op, sample)
+        fast.accelerate(True)
+        ref64 = run64(op, sample)
+    assert_near(got, ref, f"{op.name} {what} vs acceleration off")
+    assert_near(got, ref64, f"{op.name} {what} vs float64")
+
+
 @pytest.fixture
 def accel() -> Iterator[None]:
     was = fast.accelerate(True)
@@ -85,14 +97,7 @@ def accel() -> Iterator[None]:
 def test_samples_match_torch_and_numpy_with_acceleration(op, accel) -> None:  # type: ignore[no-untyped-def]
     checked = 0
     for sample in samples(op):
-        with torch.no_grad():
-            got = run(op, sample)
-            fast.accelerate(False)
-            ref = run(op, sample)
-            fast.accelerate(True)
-            ref64 = run64(op, sample)
-        assert_near(got, ref, f"{op.name} {sample.kwargs} vs acceleration off")
-        assert_near(got, ref64, f"{op.name} {sample.kwargs} vs float64")
+        check_sample(op, sample, str(sample.kwargs))
         checked += 1
     assert checked > 0
 
@@ -132,15 +137,7 @@ def test_samples_resized_to_engine_sizes(op, accel) -> None:  # type: ignore[no-
         g = torch.Generator().manual_seed(x.dim())
         big = torch.randn((64,) * x.dim(), dtype=x.dtype, generator=g)
         kwargs = {k: v for k, v in sample.kwargs.items() if k not in ("n", "s")}
-        resized = type(sample)(big, args=sample.args, kwargs=kwargs)
-        with torch.no_grad():
-            got = run(op, resized)
-            fast.accelerate(False)
-            ref = run(op, resized)
-            fast.accelerate(True)
-            ref64 = run64(op, resized)
-        assert_near(got, ref, f"{op.name} {kwargs} (64-point) vs acceleration off")
-        assert_near(got, ref64, f"{op.name} {kwargs} (64-point) vs float64")
+        check_sample(op, type(sample)(big, args=sample.args, kwargs=kwargs), f"{kwargs} (64-point)")
 
 
 def test_resized_samples_reached_the_engine(accel) -> None:  # type: ignore[no-untyped-def]

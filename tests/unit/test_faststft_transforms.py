@@ -245,3 +245,15 @@ def test_inference_mode_and_no_grad_use_the_engine(xw: tuple[torch.Tensor, torch
             call(xw[0], xw[1])
         with torch.no_grad():
             call(x, xw[1])
+
+
+@pytest.mark.slow
+def test_torch_export_with_a_dynamic_length(xw: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """The Meta kernel works on symbolic lengths: one exported program serves every clip length."""
+    length = torch.export.Dim("length", min=1024, max=100000)
+    ep = torch.export.export(Frontend(), (xw[0],), dynamic_shapes={"x": {1: length}})
+    for n in (1500, 20000):
+        x = torch.randn(2, n)
+        ref = torch_call(x, torch.hann_window(N_FFT)).abs()
+        with engine_runs(1):
+            assert close(ep.module()(x), ref)

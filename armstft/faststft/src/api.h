@@ -28,6 +28,12 @@ ARMSTFT_API at::Tensor stft_eager(const at::Tensor& self, int64_t n_fft, std::op
                                   c10::string_view pad_mode, bool normalized, std::optional<bool> onesided,
                                   bool return_complex, std::optional<bool> align_to_window);
 
+// The engine's armstft::log_mel for a plain eager call, or an undefined tensor when it does not cover it.
+ARMSTFT_API at::Tensor log_mel_eager(const at::Tensor& self, const at::Tensor& fb, int64_t n_fft,
+                                     std::optional<int64_t> hop_length, std::optional<int64_t> win_length,
+                                     const at::Tensor& window, bool center, c10::string_view pad_mode,
+                                     bool normalized, double power, double eps);
+
 // torch.classes.armstft.StreamingStft: frames of everything pushed so far (center=False), written into a
 // buffer made once; push/flush return views of it.
 class ARMSTFT_API StreamingStft : public torch::CustomClassHolder {

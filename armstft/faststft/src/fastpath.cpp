@@ -114,6 +114,38 @@ PyObject* fast_stft(PyObject* /*self*/, PyObject* const* args, Py_ssize_t nargs)
   FAST_CATCH(nullptr)
 }
 
+bool float_arg(PyObject* o, double* out) {
+  if (!PyFloat_CheckExact(o)) return false;
+  *out = PyFloat_AS_DOUBLE(o);
+  return true;
+}
+
+// log_mel(input, fb, n_fft, hop_length, win_length, window, center, pad_mode, normalized, power, eps)
+// -> Tensor, or None: not a call this path takes.
+PyObject* fast_log_mel(PyObject* /*self*/, PyObject* const* args, Py_ssize_t nargs) {
+  FAST_TRY
+  if (nargs != 11 || !plain_context()) Py_RETURN_NONE;
+  const at::Tensor* x = plain_tensor(args[0]);
+  const at::Tensor* fb = plain_tensor(args[1]);
+  const at::Tensor* w = plain_tensor(args[5]);
+  std::optional<int64_t> n_fft, hop, win;
+  double power = 0.0, eps = 0.0;
+  if (!x || !fb || !w || !PyLong_CheckExact(args[2]) || !opt_int(args[2], &n_fft) || !opt_int(args[3], &hop) ||
+      !opt_int(args[4], &win) || !PyBool_Check(args[6]) || !PyUnicode_CheckExact(args[7]) ||
+      !PyBool_Check(args[8]) || !float_arg(args[9], &power) || !float_arg(args[10], &eps)) {
+    Py_RETURN_NONE;
+  }
+  Py_ssize_t mode_len = 0;
+  const char* mode = PyUnicode_AsUTF8AndSize(args[7], &mode_len);
+  if (!mode) return nullptr;
+  at::Tensor out = armstft::log_mel_eager(*x, *fb, *n_fft, hop, win, *w, args[6] == Py_True,
+                                          c10::string_view(mode, static_cast<size_t>(mode_len)),
+                                          args[8] == Py_True, power, eps);
+  if (!out.defined()) Py_RETURN_NONE;
+  return THPVariable_Wrap(out);
+  FAST_CATCH(nullptr)
+}
+
 // --- Stream: armstft::StreamingStft with METH_O push -------------------------------------------------------
 struct Stream {
   PyObject_HEAD c10::intrusive_ptr<armstft::StreamingStft> impl;
@@ -182,6 +214,8 @@ PyTypeObject StreamType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 PyMethodDef module_methods[] = {
     {"stft", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_stft)), METH_FASTCALL,
      "armstft.stft for a plain eager call, else None."},
+    {"log_mel", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_log_mel)), METH_FASTCALL,
+     "armstft.log_mel for a plain eager call, else None."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -597,20 +597,30 @@ Tensor log_mel_autograd(c10::DispatchKeySet ks, const Tensor& self, const Tensor
                                  pad_left, pad_right, pad_mode, normalized, power, eps);
 }
 
+// The framing of a log_mel call the engine covers, or nullopt.
+std::optional<Framing> log_mel_framing(const Tensor& self, const Tensor& fb, int64_t n_fft,
+                                       std::optional<int64_t> hop_length, std::optional<int64_t> win_length,
+                                       const Tensor& window, bool center, c10::string_view pad_mode, double power,
+                                       double eps) {
+  const bool fb_ok = fb.scalar_type() == at::kFloat && fb.dim() == 2 && fb.layout() == c10::kStrided &&
+                     fb.device() == self.device() && fb.sym_size(0) == n_fft / 2 + 1;
+  if (!fb_ok || self.is_complex() || !(power == 1.0 || power == 2.0) || !std::isfinite(eps) || eps < 0.0 ||
+      needs_grad(fb))
+    return std::nullopt;
+  return covered_framing(self, n_fft, hop_length, win_length, window, center, pad_mode, true, std::nullopt,
+                         /*check_grad=*/true);
+}
+
 Tensor log_mel(const Tensor& self, const Tensor& fb, int64_t n_fft, std::optional<int64_t> hop_length,
                std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
                c10::string_view pad_mode, bool normalized, double power, double eps) {
   const Tensor window = window_opt.has_value() ? *window_opt : Tensor();
-  const bool fb_ok = fb.scalar_type() == at::kFloat && fb.dim() == 2 && fb.layout() == c10::kStrided &&
-                     fb.device() == self.device() && fb.sym_size(0) == n_fft / 2 + 1;
-  if (fb_ok && !self.is_complex() && (power == 1.0 || power == 2.0) && std::isfinite(eps) && eps >= 0.0 &&
-      !needs_grad(fb)) {
-    auto f = covered_framing(self, n_fft, hop_length, win_length, window, center, pad_mode, true, std::nullopt,
-                             /*check_grad=*/true);
+  {
+    auto f = log_mel_framing(self, fb, n_fft, hop_length, win_length, window, center, pad_mode, power, eps);
     if (f) {
       warn_like_torch_stft(window, true);
       return log_mel_op().call(self, fb, n_fft, f->hop, f->win_length, window_opt, f->pad_left, f->pad_right,
-                     center ? pad_mode : c10::string_view("constant"), normalized, power, eps);
+                               center ? pad_mode : c10::string_view("constant"), normalized, power, eps);
     }
   }
   // torch's own ops, as torchaudio's MelSpectrogram composes them (differentiable, torch's errors)
@@ -952,6 +962,21 @@ at::Tensor stft_eager(const at::Tensor& self, int64_t n_fft, std::optional<int64
   if (!center) f->pad_mode = ARMSTFT_PAD_CONSTANT;
   at::Tensor spec = stft_compute(self, n_fft, *f, window, normalized);
   return return_complex ? spec : at::view_as_real(spec);
+}
+
+at::Tensor log_mel_eager(const at::Tensor& self, const at::Tensor& fb, int64_t n_fft,
+                         std::optional<int64_t> hop_length, std::optional<int64_t> win_length,
+                         const at::Tensor& window, bool center, c10::string_view pad_mode, bool normalized,
+                         double power, double eps) {
+  if (!self.device().is_cpu() || !fb.device().is_cpu() || (window.defined() && !window.device().is_cpu()))
+    return at::Tensor();
+  auto f = log_mel_framing(self, fb, n_fft, hop_length, win_length, window, center, pad_mode, power, eps);
+  if (!f) return at::Tensor();
+  warn_like_torch_stft(window, true);
+  std::optional<at::Tensor> w;
+  if (window.defined()) w = window;
+  return log_mel_cpu(self, fb, n_fft, f->hop, f->win_length, w, f->pad_left, f->pad_right,
+                     center ? pad_mode : c10::string_view("constant"), normalized, power, eps);
 }
 
 StreamingStft::StreamingStft(int64_t n_fft, int64_t hop, const std::optional<at::Tensor>& window,

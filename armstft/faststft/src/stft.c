@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "vlog.h"
 
 const char *armstft_status_text(int status) {
     switch (status) {
@@ -209,7 +210,8 @@ int armstft_stft(const armstft_plan *plan, const armstft_window *win, const arms
 /* --- fused log-mel ------------------------------------------------------------------------------------- */
 struct armstft_melbank {
     int64_t n_freqs, n_mels;
-    int64_t *start, *count, *offset; /* band m: bins start..start+count-1, weights at w + offset */
+    /* band m: bins start..start+count-1, weights at w + offset, zero-padded to a multiple of 4 */
+    int64_t *start, *count, *offset;
     float *w;
 };
 
@@ -257,9 +259,9 @@ armstft_melbank *armstft_melbank_new(const float *fb, int64_t n_freqs, int64_t n
         mb->start[m] = first < 0 ? 0 : first;
         mb->count[m] = last - first + 1 > 0 ? last - first + 1 : 0;
         mb->offset[m] = total;
-        total += mb->count[m];
+        total += (mb->count[m] + 3) & ~(int64_t)3; /* weights stored 4 at a time, zero-padded */
     }
-    mb->w = malloc(sizeof(float) * (size_t)(total > 0 ? total : 1));
+    mb->w = calloc((size_t)(total > 0 ? total : 1), sizeof(float));
     if (!mb->w) {
         armstft_melbank_free(mb);
         *status = ARMSTFT_E_NOMEM;
@@ -271,26 +273,31 @@ armstft_melbank *armstft_melbank_new(const float *fb, int64_t n_freqs, int64_t n
     return mb;
 }
 
-/* p[k] = |X_k|^2 from interleaved bins (4 at a time) */
-static void power_spectrum(const float *spec, int64_t bins, float *p) {
-    int64_t k = 0;
-    for (; k + 4 <= bins; k += 4) {
-        v4f re, im;
-        v_load_deint(spec + 2 * k, &re, &im);
-        v_store(p + k, v_madd(v_mul(re, re), im, im));
-    }
-    for (; k < bins; k++) p[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
-}
+/* The fused log-mel step works on blocks of eight frames, as two halves of four: their spectra, the power
+ * of each bin for a half's four frames side by side (P[4 k + f], one vector per bin: a 4x4 transpose on the
+ * way out of the power step), each band's weighted sum as one vector per half (four weights loaded once
+ * for both halves, used lane by lane), and one vector log per half and band, whose four outputs are
+ * contiguous in the (mels, frames) output.  Four frames per instruction instead of one value per libm
+ * call. */
+#define LOGMEL_LANES 4
+#define LOGMEL_HALVES 2
+#define LOGMEL_BLOCK (LOGMEL_LANES * LOGMEL_HALVES)
 
-static float band_sum(const float *w, const float *p, int64_t count) {
-    v4f acc = v_set1(0.0f);
-    int64_t j = 0;
-    for (; j + 4 <= count; j += 4) acc = v_madd(acc, v_load(w + j), v_load(p + j));
-    float lanes[4];
-    v_store(lanes, acc);
-    float s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for (; j < count; j++) s += w[j] * p[j];
-    return s;
+static int64_t round4(int64_t n) { return (n + 3) & ~(int64_t)3; }
+
+/* |X|^power of four spectra, bins side by side: pw[4 k + j] = bin k of spectrum j (power 1 or 2) */
+static void power_lanes(const float *const *sp, int64_t bins4, int magnitude, float *pw) {
+    for (int64_t k = 0; k < bins4; k += 4) {
+        v4f p[LOGMEL_LANES];
+        for (int j = 0; j < LOGMEL_LANES; j++) {
+            v4f re, im;
+            v_load_deint(sp[j] + 2 * k, &re, &im);
+            p[j] = v_madd(v_mul(re, re), im, im);
+        }
+        if (magnitude)
+            for (int j = 0; j < LOGMEL_LANES; j++) p[j] = v_sqrt(p[j]);
+        v_store_tr4(pw + LOGMEL_LANES * k, p[0], p[1], p[2], p[3]);
+    }
 }
 
 int armstft_logmel(const armstft_plan *plan, const armstft_window *win, const armstft_melbank *mb,
@@ -301,29 +308,79 @@ int armstft_logmel(const armstft_plan *plan, const armstft_window *win, const ar
     if (st != ARMSTFT_OK) return st;
     if (!mb || !a->out) return ARMSTFT_E_NULL;
     const int n = armstft_plan_size(plan);
-    const int64_t bins = n / 2 + 1;
+    const int64_t bins = n / 2 + 1, bins4 = round4(bins);
     if (mb->n_freqs != bins) return ARMSTFT_E_PLAN;
     if (!(a->power == 1.0f || a->power == 2.0f) || !isfinite(a->eps) || a->eps < 0.0f) return ARMSTFT_E_VALUE;
     const armstft_stft_args *f = &a->stft;
     /* output rows: one per mel, n_frames floats each (time contiguous) */
     st = check_rows(f->batch, mb->n_mels, f->n_frames, a->mel_stride, a->out_stride);
     if (st != ARMSTFT_OK) return st;
-    float *mem = malloc(sizeof(float) * (armstft_stft_scratch_floats(plan) + (size_t)bins + 4));
+    const int64_t n_mels = mb->n_mels;
+    /* edge frame; eight spectra (read 4 bins at a time: padded to a multiple of 4 bins); per half the power
+     * rows (a band sum reads whole groups of 4 bins past its end: 4 rows of zero padding) and the sums;
+     * a short last block's outputs; the plan's scratch */
+    const size_t spec_floats = 2 * (size_t)bins4, pw_floats = LOGMEL_LANES * ((size_t)bins4 + 4);
+    const size_t sum_floats = LOGMEL_LANES * (size_t)n_mels;
+    float *mem = malloc(sizeof(float) * ((size_t)n + LOGMEL_BLOCK * spec_floats + LOGMEL_HALVES * pw_floats +
+                                         LOGMEL_HALVES * sum_floats + LOGMEL_BLOCK * (size_t)n_mels +
+                                         armstft_plan_scratch(plan) + 16));
     if (!mem) return ARMSTFT_E_NOMEM;
-    float *edge = mem, *spec = mem + n, *work = mem + 3 * n, *p = work + armstft_plan_scratch(plan) + 16;
+    float *edge = mem, *spec = edge + n, *pw = spec + LOGMEL_BLOCK * spec_floats;
+    float *sums = pw + LOGMEL_HALVES * pw_floats, *tail = sums + LOGMEL_HALVES * sum_floats;
+    float *work = tail + LOGMEL_BLOCK * n_mels;
+    memset(pw, 0, sizeof(float) * LOGMEL_HALVES * pw_floats);
+    memset(spec, 0, sizeof(float) * LOGMEL_BLOCK * spec_floats); /* the padding bins stay finite */
     const float *w_even = win->w, *w_odd = win->w + n / 2;
+    const v4f eps = v_set1(a->eps);
+    float *const pw0 = pw, *const pw1 = pw + pw_floats, *const sums0 = sums, *const sums1 = sums + sum_floats;
     for (int64_t b = 0; b < f->batch; b++) {
         const float *xb = f->x + b * f->x_stride;
         float *ob = a->out + b * a->out_stride;
-        for (int64_t t = 0; t < f->n_frames; t++) {
-            armstft_rfft_frame(plan, frame_at(f, xb, f->first_frame + t, n, edge), w_even, w_odd, spec, work);
-            power_spectrum(spec, bins, p);
-            if (a->power == 1.0f)
-                for (int64_t k = 0; k < bins; k++) p[k] = sqrtf(p[k]);
-            for (int64_t m = 0; m < mb->n_mels; m++) {
-                float s = band_sum(mb->w + mb->offset[m], p + mb->start[m], mb->count[m]);
-                ob[m * a->mel_stride + t] = logf(s + a->eps);
+        for (int64_t t0 = 0; t0 < f->n_frames; t0 += LOGMEL_BLOCK) {
+            const int64_t nb = f->n_frames - t0 < LOGMEL_BLOCK ? f->n_frames - t0 : LOGMEL_BLOCK;
+            const float *sp[LOGMEL_BLOCK];
+            for (int64_t j = 0; j < LOGMEL_BLOCK; j++) {
+                float *dst = spec + j * spec_floats;
+                if (j < nb)
+                    armstft_rfft_frame(plan, frame_at(f, xb, f->first_frame + t0 + j, n, edge), w_even, w_odd, dst,
+                                       work);
+                sp[j] = j < nb ? dst : spec; /* a short last block repeats its first frame in the idle lanes */
             }
+            power_lanes(sp, bins4, a->power == 1.0f, pw0);
+            power_lanes(sp + LOGMEL_LANES, bins4, a->power == 1.0f, pw1);
+            /* band sums: weights four at a time (zero-padded to a multiple of 4, see melbank_new) */
+            v_range range = v_range_new();
+            for (int64_t m = 0; m < n_mels; m++) {
+                const int64_t count = mb->count[m], row = LOGMEL_LANES * mb->start[m];
+                const float *wm = mb->w + mb->offset[m], *p0 = pw0 + row, *p1 = pw1 + row;
+                v4f acc0 = eps, acc1 = eps;
+                for (int64_t j = 0; j < count; j += 4, p0 += 4 * LOGMEL_LANES, p1 += 4 * LOGMEL_LANES) {
+                    const v4f w = v_load(wm + j);
+                    acc0 = v_madd4(acc0, v_load(p0), v_load(p0 + 4), v_load(p0 + 8), v_load(p0 + 12), w);
+                    acc1 = v_madd4(acc1, v_load(p1), v_load(p1 + 4), v_load(p1 + 8), v_load(p1 + 12), w);
+                }
+                v_store(sums0 + LOGMEL_LANES * m, acc0);
+                v_store(sums1 + LOGMEL_LANES * m, acc1);
+                v_range_add(&range, acc0);
+                v_range_add(&range, acc1);
+            }
+            float *dst = nb == LOGMEL_BLOCK ? ob + t0 : tail;
+            const int64_t stride = nb == LOGMEL_BLOCK ? a->mel_stride : LOGMEL_BLOCK;
+            /* logs: the vector method for the whole block when every sum suits it (no call in that loop) */
+            if (v_range_ok(range)) {
+                for (int64_t m = 0; m < n_mels; m++) {
+                    v_store(dst + m * stride, v_log(v_load(sums0 + LOGMEL_LANES * m)));
+                    v_store(dst + m * stride + LOGMEL_LANES, v_log(v_load(sums1 + LOGMEL_LANES * m)));
+                }
+            } else {
+                for (int64_t m = 0; m < n_mels; m++) {
+                    v_store(dst + m * stride, v_log_all(v_load(sums0 + LOGMEL_LANES * m)));
+                    v_store(dst + m * stride + LOGMEL_LANES, v_log_all(v_load(sums1 + LOGMEL_LANES * m)));
+                }
+            }
+            if (nb < LOGMEL_BLOCK)
+                for (int64_t m = 0; m < n_mels; m++)
+                    for (int64_t j = 0; j < nb; j++) ob[m * a->mel_stride + t0 + j] = tail[LOGMEL_BLOCK * m + j];
         }
     }
     free(mem);
