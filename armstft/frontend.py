@@ -1,7 +1,8 @@
 """The STFT front end as a TorchScript-able module: the one place the model calls an STFT.
 
-The module only holds configuration (window buffer, sizes); the work is ``torch.stft`` or, when the
-config asks for ``stft_backend = "armstft"``, the ``armstft::stft`` operator from :mod:`armstft.faststft`.
+The module only holds configuration (window buffer, sizes); the work is ``torch.stft`` (and torch's ops for
+the log-mel features) or, when the config asks for ``stft_backend = "armstft"``, the armstft operators
+(``armstft.stft``, and ``armstft.log_mel`` fusing power, mel filterbank and log) from :mod:`armstft.faststft`.
 """
 
 from __future__ import annotations
@@ -56,10 +57,16 @@ class StftFrontend(nn.Module):
             return_complex=True,
         )
 
+    def log_mel(self, audio: torch.Tensor, fb: torch.Tensor, eps: float) -> torch.Tensor:
+        """log(fb^T |STFT|^2 + eps): (batch, n_mels, frames); ``fb`` is MelScale's (n_freqs, n_mels) bank."""
+        spec = self.forward(audio)
+        power = spec.real * spec.real + spec.imag * spec.imag
+        return torch.log(torch.matmul(power.transpose(-1, -2), fb).transpose(-1, -2) + eps)
+
 
 class FastStftFrontend(StftFrontend):
-    """Same contract, computed by the ``armstft::stft`` operator (a separate class so that scripting the
-    ATen front end never needs the operator to exist)."""
+    """Same contract, computed by the armstft operators (a separate class so that scripting the ATen front
+    end never needs the operators to exist)."""
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.dim() == 1:
@@ -73,6 +80,26 @@ class FastStftFrontend(StftFrontend):
             self.center,
             self.pad_mode,
             self.normalized,
+            True,
+            True,
+        )
+
+    def log_mel(self, audio: torch.Tensor, fb: torch.Tensor, eps: float) -> torch.Tensor:
+        """The same features in one pass per frame: power, the filterbank's nonzero runs, log."""
+        if audio.dim() == 1:
+            audio = audio.unsqueeze(0)
+        return torch.ops.armstft.log_mel(
+            audio,
+            fb,
+            self.n_fft,
+            self.hop_length,
+            self.win_length,
+            self.window,
+            self.center,
+            self.pad_mode,
+            self.normalized,
+            2.0,
+            eps,
         )
 
 

@@ -2,7 +2,9 @@
 
 Written the way a user would write one, so that what we verify and benchmark on the board is the ATen STFT
 path real models take. The module keeps ``stft`` as its own exported method: verify and bench reach the
-model's actual STFT stage through it, not through a copy.
+model's actual STFT stage through it, not through a copy.  The front end (``armstft.frontend``) computes
+the log-mel features too: with the ATen backend as power → MelScale's filterbank → log, with the armstft
+backend in one fused operator (``armstft::log_mel``) over the same filterbank.
 """
 
 from __future__ import annotations
@@ -56,9 +58,7 @@ class StftClassifier(nn.Module):
     @torch.jit.export
     def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
         """Log-mel features (batch, n_mels, frames), normalised per clip so input gain does not matter."""
-        spec = self.frontend(audio)
-        power = spec.real * spec.real + spec.imag * spec.imag
-        feats = torch.log(self.mel(power) + self.log_eps)
+        feats = self.frontend.log_mel(audio, self.mel.fb, self.log_eps)
         return feats - feats.mean(dim=(-2, -1), keepdim=True)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

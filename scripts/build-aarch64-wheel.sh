@@ -1,27 +1,59 @@
 #!/usr/bin/env bash
-# Cross-build the armstft wheel for the aarch64 board (CPython 3.11) on the x86 host, native engine included.
+# Cross-build the armstft wheel for the aarch64 board on the x86 host, its native operator library included.
 #
 #   scripts/build-aarch64-wheel.sh [OUT_DIR]      (default OUT_DIR: dist/aarch64)
 #
-# Why not plain `setup.py bdist_wheel` with CC set: setuptools takes the extension suffix, platform tag and
-# pyconfig.h from the *running* (x86) interpreter.  So: (1) compile armstft/faststft/src/*.c with Debian's
-# aarch64-linux-gnu-gcc against Debian's arm64 pyconfig.h, (2) build the pure-Python wheel of the package,
-# (3) put the .so in and re-tag it cp311-cp311-manylinux_X_Y_aarch64, X.Y being the newest glibc symbol
-# version the .so really uses (checked with readelf, not assumed).  A Yocto recipe does not need this: it
-# runs setup.py with the target's CC and sysconfig.  Prints the wheel's path as its last line.
+# The operator library (armstft/faststft/libarmstft_ops.so, a libtorch C++ extension without Python in it)
+# and its CPython shim (_fastpath.cpython-311-aarch64-linux-gnu.so) are built against the *aarch64 torch
+# 2.9.1 wheel*: its include/ and lib/ (unpacked once into the cache from `pip download --platform
+# manylinux_2_28_aarch64`), with Debian's aarch64-linux-gnu-g++ (apt: g++-aarch64-linux-gnu) and, for the
+# shim, Debian's arm64 Python headers (libpython3.11-dev:arm64 through a private apt state).  Why not
+# `setup.py bdist_wheel` with CC set: setuptools takes the extension suffix, platform tag and pyconfig.h
+# from the *running* (x86) interpreter.  Then (3) the pure-Python wheel of the package is built, the .so
+# files put in and the wheel re-tagged cp311-cp311-manylinux_X_Y_aarch64, X.Y being the newest glibc symbol
+# version the libraries really use (checked with readelf, not assumed).  A Yocto recipe does not need this
+# script: setup.py builds the same libraries with the target's CXX against the sysroot's python3-torch
+# (ARMSTFT_TORCH_DIR).
+# Prints the wheel's path as its last line.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/paths.sh
 source "$repo/scripts/lib/paths.sh"
 out=${1:-$repo/dist/aarch64}
 cc=${CROSS_CC:-aarch64-linux-gnu-gcc}
+cxx=${CROSS_CXX:-aarch64-linux-gnu-g++}
 python=${PYTHON:-python3}
-pyver=3.11
+torch_version=2.9.1
 log() { printf '[build-aarch64-wheel] %s\n' "$*" >&2; }
+die() { printf 'build-aarch64-wheel: error: %s\n' "$*" >&2; exit 2; }
 
-command -v "$cc" >/dev/null || { echo "build-aarch64-wheel: error: $cc: expected the cross compiler (apt: gcc-aarch64-linux-gnu), got nothing" >&2; exit 2; }
+command -v "$cc" >/dev/null || die "$cc: expected the cross compiler (apt: gcc-aarch64-linux-gnu), got nothing"
+command -v "$cxx" >/dev/null || die "$cxx: expected the cross compiler (apt: g++-aarch64-linux-gnu), got nothing"
+launcher=()
+command -v ccache >/dev/null && launcher=(ccache) && export CCACHE_DIR=${CCACHE_DIR:-$ARMSTFT_CACHE/ccache}
 
-# --- 1. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64 (a download), via a private apt state ---------
+# --- 1. torch's aarch64 headers and libraries, from the PyPI wheel (a download) ------------------------------
+torch_root=$ARMSTFT_DOWNLOADS/torch-aarch64-$torch_version
+torch_dir=$torch_root/torch
+if [[ ! -f $torch_dir/lib/libtorch_cpu.so || ! -f $torch_dir/include/torch/library.h ]]; then
+    log "fetching the aarch64 torch $torch_version wheel (its include/ and lib/ are used)"
+    mkdir -p "$ARMSTFT_DOWNLOADS/wheels-aarch64"
+    "$python" -m pip download -q --no-deps --only-binary=:all: --platform manylinux_2_28_aarch64 \
+        --python-version 3.11 --implementation cp -d "$ARMSTFT_DOWNLOADS/wheels-aarch64" "torch==$torch_version" >&2
+    whl=$(ls "$ARMSTFT_DOWNLOADS"/wheels-aarch64/torch-"$torch_version"-*aarch64*.whl | head -1)
+    # unpacked aside and moved in whole: an interrupted run never leaves a half tree that looks complete
+    rm -rf "$torch_root.partial" && mkdir -p "$torch_root.partial"
+    (cd "$torch_root.partial" && "$python" - "$whl" <<'EOF'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    z.extractall(".", [n for n in z.namelist() if n.startswith(("torch/include/", "torch/lib/"))])
+EOF
+    )
+    rm -rf "$torch_root" && mv "$torch_root.partial" "$torch_root"
+fi
+
+# --- 2. arm64 pyconfig.h, from Debian's libpython3.11-dev:arm64 (a download), via a private apt state ---------
+pyver=3.11
 inc=$ARMSTFT_DOWNLOADS/arm64-python-headers
 if [[ ! -f $inc/usr/include/aarch64-linux-gnu/python$pyver/pyconfig.h ]]; then
     apt=$ARMSTFT_DOWNLOADS/apt-arm64
@@ -40,26 +72,42 @@ fi
 pyinc=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [[ -f /usr/include/python$pyver/Python.h ]] && pyinc=/usr/include/python$pyver
 
-# --- 2. the extension -----------------------------------------------------------------------------------------
+# --- 3. the operator library and its shim --------------------------------------------------------------------
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-so=_native.cpython-${pyver/./}-aarch64-linux-gnu.so
 src=$repo/armstft/faststft/src
-log "compiling $so with $cc"
-"$cc" -O3 -std=gnu11 -fno-math-errno -fPIC -shared -DNDEBUG -I"$src" \
-    -I"$inc/usr/include" -I"$inc/usr/include/python$pyver" -I"$pyinc" \
-    "$src/fft.c" "$src/fft_mixed.c" "$src/stft.c" "$src/module.c" -lm -o "$work/$so"
-glibc=$(readelf -V "$work/$so" | grep -o 'GLIBC_[0-9]*\.[0-9]*' | sed 's/GLIBC_//' | sort -t. -k1,1n -k2,2n | tail -1)
+so=libarmstft_ops.so
+shim=_fastpath.cpython-${pyver/./}-aarch64-linux-gnu.so
+cxxflags=(-O2 -g0 -std=c++17 -fno-math-errno -fPIC -DNDEBUG -fvisibility=hidden -I"$src" -I"$torch_dir/include"
+          -I"$torch_dir/include/torch/csrc/api/include")
+log "compiling $so and $shim with $cxx against $torch_dir"
+for c in fft fft_mixed stft; do
+    nice -n 10 "${launcher[@]}" "$cc" -O3 -g0 -std=gnu11 -fno-math-errno -fPIC -DNDEBUG -I"$src" -c "$src/$c.c" -o "$work/$c.o"
+done
+nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" -c "$src/ops.cpp" -o "$work/ops.o"
+nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" -I"$inc/usr/include" -I"$inc/usr/include/python$pyver" -I"$pyinc" \
+    -c "$src/fastpath.cpp" -o "$work/fastpath.o"
+"$cxx" -shared "$work"/{fft,fft_mixed,stft,ops}.o -L"$torch_dir/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lm \
+    -Wl,-soname,$so -Wl,-rpath,'$ORIGIN/../../torch/lib' -o "$work/$so"
+"$cxx" -shared "$work/fastpath.o" -L"$work" -L"$torch_dir/lib" -larmstft_ops -ltorch_python -ltorch -ltorch_cpu -lc10 \
+    -Wl,-rpath,'$ORIGIN:$ORIGIN/../../torch/lib' -o "$work/$shim"
+glibc=0.0
+for lib in "$work/$so" "$work/$shim"; do
+    readelf -h "$lib" | grep -q AArch64 || die "$lib: expected an AArch64 ELF"
+    g=$(readelf -V "$lib" | grep -o 'GLIBC_[0-9]*\.[0-9]*' | sed 's/GLIBC_//' | sort -t. -k1,1n -k2,2n | tail -1)
+    glibc=$(printf '%s\n%s\n' "$glibc" "$g" | sort -t. -k1,1n -k2,2n | tail -1)
+done
+glibcxx=$(readelf -V "$work/$so" "$work/$shim" | grep -o 'GLIBCXX_[0-9.]*' | sort -V | tail -1)
 plat=manylinux_${glibc/./_}_aarch64
-readelf -h "$work/$so" | grep -q AArch64 || { echo "build-aarch64-wheel: error: $so: expected an AArch64 ELF" >&2; exit 1; }
+log "the libraries need glibc $glibc and $glibcxx (the board's libstdc++6 must provide it)"
 
-# --- 3. pure wheel + .so, re-tagged ---------------------------------------------------------------------------
+# --- 4. pure wheel + .so files, re-tagged ---------------------------------------------------------------------------
 log "building the pure-Python wheel"
 ARMSTFT_NO_NATIVE=1 "$python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/pure" "$repo" >&2
 pure=$(ls "$work"/pure/armstft-*-py3-none-any.whl)
 "$python" -m wheel unpack -d "$work/unpacked" "$pure" >&2
 root=$(ls -d "$work"/unpacked/armstft-*)
-cp "$work/$so" "$root/armstft/faststft/$so"
+cp "$work/$so" "$work/$shim" "$root/armstft/faststft/"
 wheelmeta=$(ls "$root"/armstft-*.dist-info/WHEEL)
 # rewrite the header block (an appended line after the trailing blank line would not count as a header)
 { grep -v -e '^Tag: ' -e '^Root-Is-Purelib: ' -e '^$' "$wheelmeta"

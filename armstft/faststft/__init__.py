@@ -1,14 +1,27 @@
-"""The fast STFT: a native (C, NEON/SSE2) drop-in for torch.stft, its TorchScript operator, and a
-streaming STFT.
+"""The fast STFT: a native operator library (C++/C, NEON or SSE2) with torch.stft / torch.istft drop-ins,
+a fused log-mel front end, a streaming STFT, and the opt-in acceleration of unmodified torch code.
 
-Importing this package registers ``torch.ops.armstft.stft`` (see :mod:`armstft.faststft.op` for the
-schema).  Without the compiled engine everything still works through torch.stft: check
-:func:`available`.
+Importing this package loads ``libarmstft_ops.so`` and so registers ``torch.ops.armstft.*`` (schemas in
+``src/ops.cpp``).  Without the compiled engine everything still works through torch's own ops: check
+:func:`available`.  The public names are re-exported by :mod:`armstft` (``armstft.stft`` ...).
 """
 
-from armstft.faststft._loader import available, load_error, simd
-from armstft.faststft.functional import covers, stft
-from armstft.faststft.op import SCHEMA, register
+from armstft.faststft._loader import available, library_path, load_error, simd
+from armstft.faststft.accelerate import accelerate, accelerated, engine_calls
+from armstft.faststft.functional import covers, istft, log_mel, stft
 from armstft.faststft.streaming import StreamingStft
 
-__all__ = ["SCHEMA", "StreamingStft", "available", "covers", "load_error", "register", "simd", "stft"]
+__all__ = [
+    "StreamingStft",
+    "accelerate",
+    "accelerated",
+    "available",
+    "covers",
+    "engine_calls",
+    "istft",
+    "library_path",
+    "load_error",
+    "log_mel",
+    "simd",
+    "stft",
+]

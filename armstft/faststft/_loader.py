@@ -1,43 +1,50 @@
-"""Loads the compiled engine once; everything in the fast STFT asks here whether it may use it.
+"""Loads the operator library once; everything in the fast STFT asks here whether the engine is there.
 
-Why a module of its own: a wheel built without the C part (``ARMSTFT_NO_NATIVE=1``), a broken cross build
-or an unknown platform must still give correct results through torch.stft, so a failed import is
-remembered (and explained by :func:`load_error`), never raised at the user.
+Why a module of its own: a package built without its native library (``ARMSTFT_NO_NATIVE=1``), a broken
+cross build or an unknown platform must still give correct results, so a failed load is remembered (and
+explained by :func:`load_error`), never raised at the user.  Then the same operator names are defined in
+Python with torch's own ops behind them (see :mod:`armstft.faststft.fallback`), so a saved model that
+calls ``armstft::stft`` still loads and runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
+from pathlib import Path
 
-_native: ModuleType | None = None
+import torch
+
+LIBRARY = Path(__file__).resolve().parent / "libarmstft_ops.so"
+
+_loaded = False
 _error: str | None = None
 
 
 def _load() -> None:
-    """Import ``_native`` unless ARMSTFT_FASTSTFT=off asks for the pure fallback (used by tests)."""
-    global _native, _error
+    """Load libarmstft_ops.so unless ARMSTFT_FASTSTFT=off asks for torch's ops only (used by tests)."""
+    global _loaded, _error
     if os.environ.get("ARMSTFT_FASTSTFT", "").lower() in {"0", "off", "false"}:
         _error = "disabled by ARMSTFT_FASTSTFT"
-        return
-    try:
-        _native = importlib.import_module("armstft.faststft._native")
-    except ImportError as exc:
-        _error = f"native engine not importable: {exc}"
+    elif not LIBRARY.is_file():
+        _error = f"{LIBRARY}: not built (package built with ARMSTFT_NO_NATIVE=1, or without torch headers)"
+    else:
+        try:
+            torch.ops.load_library(str(LIBRARY))
+            _loaded = True
+        except (OSError, RuntimeError) as exc:
+            _error = f"{LIBRARY}: cannot be loaded: {exc}"
+    if not _loaded:
+        from armstft.faststft import fallback
+
+        fallback.define()
 
 
 _load()
 
 
-def native() -> ModuleType | None:
-    """The compiled module, or None when only the torch.stft fallback is there."""
-    return _native
-
-
 def available() -> bool:
-    """True when the compiled engine loaded (else every call is a torch.stft fallback)."""
-    return _native is not None
+    """True when the compiled engine is loaded (else every call is answered by torch's own ops)."""
+    return _loaded
 
 
 def load_error() -> str | None:
@@ -45,6 +52,11 @@ def load_error() -> str | None:
     return _error
 
 
+def library_path() -> Path | None:
+    """The loaded operator library (a C++ program links or loads this file), None when absent."""
+    return LIBRARY if _loaded else None
+
+
 def simd() -> str | None:
     """Vector instruction set the engine was compiled with ("neon", "sse2", "scalar"), None if absent."""
-    return _native.simd() if _native is not None else None
+    return torch.ops.armstft._simd() if _loaded else None

@@ -1,10 +1,15 @@
-"""Runs inside the emulated aarch64 process: each STFT implementation on cases A-D between syscall markers.
+"""Runs inside the emulated aarch64 process: each implementation on every case between syscall markers.
 
 Why this shape: the instruction-counting plugin records its counter at every marker syscall (MARK).  For each
 (case, implementation) we run warm-up calls, then ``mark, 1 call, mark, R calls, mark``; the host takes
 ``(R calls - 1 call) / (R - 1)``, which cancels the marker, loop set-up and first-call costs.  Only torch,
-numpy and armstft are imported (all three from the aarch64 root tree), and the order of measurements is
-printed as JSON so the host can pair it with the recorded marks.
+torchaudio, numpy (scipy when present) and armstft are imported, and the order of measurements is printed
+as JSON so the host can pair it with the recorded marks.
+
+Cases: A-E are STFTs (clip, batch, long clip, one frame, n_fft 400); M is the log-mel front end (fused
+armstft.log_mel beside armstft.stft alone and torchaudio's MelSpectrogram with and without acceleration);
+W is the whole default model (TorchScript variants made on the host by measure.py, in the folder named by
+ARMSTFT_BENCH_MODELS).  An implementation named "... (accelerated)" runs with armstft.accelerate() on.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,8 +51,20 @@ CASES = {
     "C": (None, 441000, 1024, 256, 3),
     "D": (None, 512, 512, 256, 1000),
     "E": (None, 16000, 400, 160, 20),  # n_fft 400: the mixed-radix engine (4 * 2 * 5 * 5)
+    "M": (None, 16000, 512, 256, 40),  # log-mel front end of the default model: 40 mels, 16 kHz
+    "W": (1, 16000, 512, 256, 10),  # the whole default model on a 1 s clip
 }
 WARMUP = 3
+TS_LOOP_FRAMES = 64  # frames per call of the TorchScript loops (case D)
+# W rows: file made by measure.py, whether acceleration is on, the quantized engine to load it with
+MODEL_VARIANTS = {
+    "ATen fp32": ("aten_fp32.pt", False, None),
+    "ATen fp32 (accelerated)": ("aten_fp32.pt", True, None),
+    "armstft fp32": ("armstft_fp32.pt", False, None),
+    "dynamic int8 (ATen front end)": ("aten_dynamic_int8.pt", False, None),
+    "static int8 (ATen front end)": ("aten_static_int8.pt", False, "qnnpack"),
+    "static int8 (armstft front end)": ("armstft_static_int8.pt", False, "qnnpack"),
+}
 
 
 def numpy_stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray, center: bool, rfft=np.fft.rfft):
@@ -61,24 +79,47 @@ def numpy_stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray, center: 
 @torch.jit.script
 def scripted(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int, center: bool) -> torch.Tensor:
     """The call a scripted model makes with stft_backend == "armstft"."""
-    return torch.ops.armstft.stft(x, n_fft, hop, n_fft, w, center, "reflect", False, True)
+    return torch.ops.armstft.stft(x, n_fft, hop, n_fft, w, center, "reflect", False, True, True, None)
 
 
-def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
-    """The per-implementation calls for one case, each with the frames one call produces."""
+@torch.jit.script
+def ts_op_loop(frames: torch.Tensor, w: torch.Tensor) -> int:
+    """One-frame operator calls inside the TorchScript interpreter (no Python between them)."""
+    n = 0
+    for i in range(frames.shape[0]):
+        n += torch.ops.armstft.stft(
+            frames[i], 512, 256, 512, w, False, "reflect", False, True, True, None
+        ).shape[1]
+    return n
+
+
+@torch.jit.script
+def ts_select_loop(frames: torch.Tensor, w: torch.Tensor) -> int:
+    """The same loop without the operator: what ts_op_loop costs besides the calls."""
+    n = 0
+    for i in range(frames.shape[0]):
+        n += frames[i].shape[0] - 511
+    return n
+
+
+def make_calls(case: str, models: Path | None = None) -> dict[str, tuple[Callable[[], object], int]]:
+    """The per-implementation calls for one case, each with the frames (or clips) one call produces."""
     batch, n, n_fft, hop, _ = CASES[case]
     g = torch.Generator().manual_seed(0)
     x = torch.randn((batch, n) if batch else (n,), generator=g)
     w = torch.hann_window(n_fft)
+    if case == "W":
+        return model_calls(x, models)
+    if case == "M":
+        return log_mel_calls(x, w, n_fft, hop)
     xn, wn = x.numpy(), w.numpy()
     center = case != "D"
 
     frames = (batch or 1) * (1 + ((n + (n_fft if center else 0)) - n_fft) // hop)
+    stft = (lambda: torch.stft(x, n_fft, hop, window=w, center=center, return_complex=True), frames)
     calls: dict[str, tuple[Callable[[], object], int]] = {
-        "torch.stft": (
-            lambda: torch.stft(x, n_fft, hop, window=w, center=center, return_complex=True),
-            frames,
-        ),
+        "torch.stft": stft,
+        "torch.stft (accelerated)": stft,
         "armstft.stft": (
             lambda: fast.stft(x, n_fft, hop, window=w, center=center, return_complex=True),
             frames,
@@ -93,6 +134,9 @@ def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
         block = x[:hop].contiguous()
         stream.push(x)  # history primed: every push of `hop` samples now completes exactly one frame
         calls["armstft streaming"] = (lambda: stream.push(block), 1)
+        loop_frames = torch.randn(TS_LOOP_FRAMES, n_fft, generator=g)
+        calls["TorchScript loop: op"] = (lambda: ts_op_loop(loop_frames, w), TS_LOOP_FRAMES)
+        calls["TorchScript loop: select"] = (lambda: ts_select_loop(loop_frames, w), TS_LOOP_FRAMES)
     elif batch is None:
         stream = fast.StreamingStft(n_fft, hop, w, max_frames=4)
         blocks = list(x.split(hop))
@@ -106,17 +150,59 @@ def make_calls(case: str) -> dict[str, tuple[Callable[[], object], int]]:
     return calls
 
 
-def check(case: str) -> float:
-    """armstft.stft vs torch.stft on this case: max |diff| / max |torch| (printed, never assumed)."""
-    calls = make_calls(case)
-    ref = calls["torch.stft"][0]()
-    got = calls["armstft.stft"][0]()
+def log_mel_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dict:
+    import torchaudio
+
+    mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=n_fft, hop_length=hop, n_mels=40)
+    fb = mel.mel_scale.fb
+    frames = 1 + x.shape[-1] // hop
+    spectrogram = (lambda: mel(x), frames)
+    return {
+        "armstft.stft": (lambda: fast.stft(x, n_fft, hop, window=w, return_complex=True), frames),
+        "armstft.log_mel (fused)": (lambda: fast.log_mel(x, fb, n_fft, hop, window=w), frames),
+        "torchaudio MelSpectrogram": spectrogram,
+        "torchaudio MelSpectrogram (accelerated)": spectrogram,
+    }
+
+
+def model_calls(x: torch.Tensor, models: Path | None) -> dict:
+    if models is None:
+        return {}
+    from armstft import quantize
+
+    calls = {}
+    for impl, (name, _, engine) in MODEL_VARIANTS.items():
+        with quantize.engine(engine or torch.backends.quantized.engine):
+            module = torch.jit.load(str(models / name))
+
+        def run(module: torch.jit.ScriptModule = module) -> object:
+            with torch.inference_mode():
+                return module(x)
+
+        calls[impl] = (run, 1)
+    return calls
+
+
+def check(case: str, models: Path | None) -> float | None:
+    """The armstft result vs torch's on this case: max |diff| / max |torch| (printed, never assumed)."""
+    calls = make_calls(case, models)
+    pairs = {
+        "M": ("torchaudio MelSpectrogram", "armstft.log_mel (fused)"),
+        "W": ("ATen fp32", "armstft fp32"),
+    }
+    ref_impl, got_impl = pairs.get(case, ("torch.stft", "armstft.stft"))
+    if ref_impl not in calls:
+        return None
+    ref, got = calls[ref_impl][0](), calls[got_impl][0]()
+    if case == "M":
+        ref = torch.log(ref + 1e-6)
     return float((got - ref).abs().max() / ref.abs().max())
 
 
 def main() -> None:
     torch.set_num_threads(1)
     only = set(sys.argv[1].split(",")) if len(sys.argv) > 1 and sys.argv[1] else set(CASES)
+    models = Path(os.environ["ARMSTFT_BENCH_MODELS"]) if os.environ.get("ARMSTFT_BENCH_MODELS") else None
     plan = []
     info = {
         "torch": torch.__version__,
@@ -127,10 +213,12 @@ def main() -> None:
     for case in CASES:
         if case not in only:
             continue
-        calls = make_calls(case)
+        calls = make_calls(case, models)
         repeats = CASES[case][4]
-        info[f"rel_err_{case}"] = check(case)
+        info[f"rel_err_{case}"] = check(case, models)
         for impl, (fn, frames) in calls.items():
+            accelerated = "(accelerated)" in impl
+            fast.accelerate(accelerated)
             for _ in range(WARMUP):
                 fn()
             MARK()
@@ -139,6 +227,7 @@ def main() -> None:
             for _ in range(repeats):
                 fn()
             MARK()
+            fast.accelerate(False)
             plan.append({"case": case, "impl": impl, "repeats": repeats, "frames": frames})
     print(json.dumps({"info": info, "plan": plan}))
 

@@ -1,7 +1,9 @@
-"""Counts guest instructions of every STFT implementation on cases A-D under qemu-aarch64, and times the
-same calls on the x86 host; writes one JSON document and prints the table.
+"""Counts guest instructions of every STFT implementation, the log-mel front end and the whole default
+model (guest.py's cases A-E, M, W) under qemu-aarch64 for each --cpus model, and times the same calls on the
+x86 host; writes one JSON document and prints the table (table.py, goals beside the figures).
 
-    python bench/instructions/measure.py [--out bench/instructions/measured.json] [--runs 2] [--cases A,B,C,D]
+    python bench/instructions/measure.py [--out bench/instructions/measured.json] [--runs 2]
+        [--cases A,B,C,D,E,M,W] [--cpus cortex-a76,cortex-a72]
 
 Why a script and not a test: counts are figures to report, not pass/fail checks; they come from real
 QEMU (Debian's dynamically linked qemu-aarch64, which loads TCG plugins), a real aarch64 CPython + torch
@@ -10,9 +12,10 @@ downloads under ``$ARMSTFT_CACHE/downloads`` and products under ``$ARMSTFT_BUILD
 the plugin (built against Debian's qemu source headers, rebuilt when its source changes), the root tree
 (the emulated board's, ``$ARMSTFT_BUILD/board/rootfs``, when it has been built — torch lives in its
 ``usr/local/lib/python3.11/dist-packages`` — else bench/instructions/make_sysroot.sh), scipy's aarch64 wheel
-layered on the guest's path (the board does not carry scipy), and the armstft wheel
-(scripts/build-aarch64-wheel.sh, rebuilt every run).  Two runs must agree within --tolerance or the script
-says so.
+layered on the guest's path (the board does not carry scipy), the armstft wheel
+(scripts/build-aarch64-wheel.sh, rebuilt every run) and the model variants of case W (TorchScript files
+scripted here from models/default-weights.pt, as the bundle's are).  Two runs must agree within --tolerance
+or the script says so.
 """
 
 from __future__ import annotations
@@ -161,12 +164,34 @@ def compile_tree(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", str(path)], check=False)
 
 
+def prepare_models(dest: Path) -> Path:
+    """Case W's TorchScript variants of the default model, made on the host as the bundle's are (scripted,
+    frozen): ATen and armstft front ends, dynamic int8 (Linear) and static int8 (convolutions too)."""
+    import torch
+
+    from armstft import export, quantize
+
+    weights = export.load_weights(REPO / "models" / "default-weights.pt")
+    dest.mkdir(parents=True, exist_ok=True)
+    for backend in ("aten", "armstft"):
+        model = export.build_model(weights, backend=backend)
+        variants = {
+            "fp32": model,
+            "dynamic_int8": quantize.dynamic_int8(model),
+            "static_int8": quantize.static_int8(model, quantize.calibration_clips(weights.config)),
+        }
+        for name, module in variants.items():
+            torch.jit.save(export.script_frozen(module), str(dest / f"{backend}_{name}.pt"))
+    return dest
+
+
 def run_guest(
-    plugin: Path, root: Path, site: list[Path], cases: str, cpu: str, script: Path = HERE / "guest.py",
-    python: str = "usr/bin/python3.11",
+    plugin: Path, root: Path, site: list[Path], cases: str, cpu: str, models: Path | None = None,
+    script: Path = HERE / "guest.py", python: str = "usr/bin/python3.11",
 ) -> list[dict]:  # fmt: skip
     """One emulated process of ``script`` (default guest.py; compare_torch.py passes its own) run by the
-    tree's ``python``: returns the plan entries with their per-call instruction counts."""
+    tree's ``python``, with case W's ``models`` folder if given: returns the plan entries with their per-call
+    instruction counts."""
     with tempfile.TemporaryDirectory() as tmp:
         marks_file = Path(tmp) / "marks.txt"
         # fixed hash seed, no address randomisation: dict probing and malloc placement (so counts) repeat
@@ -177,6 +202,8 @@ def run_guest(
         ]  # fmt: skip
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(map(str, site)), "OMP_NUM_THREADS": "1",
                "HOME": tmp, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        if models is not None:
+            env["ARMSTFT_BENCH_MODELS"] = str(models)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
         log(f"guest run took {time.monotonic() - t0:.0f} s")
@@ -192,7 +219,7 @@ def run_guest(
     return [{"info": doc["info"]}, *plan]
 
 
-def host_wallclock(cases: list[str], seconds: float) -> dict:
+def host_wallclock(cases: list[str], seconds: float, models: Path) -> dict:
     """Median wall-clock of the same calls on this host, interleaved so drift hits all alike."""
     sys.path.insert(0, str(HERE))
     import guest  # the same call definitions as in the emulated run
@@ -201,7 +228,7 @@ def host_wallclock(cases: list[str], seconds: float) -> dict:
     torch.set_num_threads(1)
     out: dict[str, dict[str, float]] = {}
     for case in cases:
-        calls = guest.make_calls(case)
+        calls = {k: v for k, v in guest.make_calls(case, models).items() if "(accelerated)" not in k}
         times: dict[str, list[float]] = {k: [] for k in calls}
         for fn, _ in calls.values():
             for _ in range(3):
@@ -220,8 +247,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE / "measured.json"))
     ap.add_argument("--runs", type=int, default=2, help="emulated runs (to show the counts repeat)")
-    ap.add_argument("--cases", default="A,B,C,D,E")
-    ap.add_argument("--cpu", default="cortex-a76")
+    ap.add_argument("--cases", default="A,B,C,D,E,M,W")
+    ap.add_argument("--cpus", default="cortex-a76,cortex-a72", help="QEMU -cpu models, one guest series each")
     ap.add_argument("--rootfs", default=None)
     ap.add_argument("--tolerance", type=float, default=0.001, help="max relative spread between runs")
     ap.add_argument("--host-seconds", type=float, default=3.0, help="per case, for the x86 medians (0: skip)")
@@ -229,33 +256,37 @@ def main() -> None:
 
     plugin, root = build_plugin(), find_rootfs(args.rootfs)
     site = [unpack_wheel(), *scipy_layer(root)]
-    log(f"plugin {plugin}, rootfs {root}, guest path {':'.join(map(str, site))}")
-    runs = [run_guest(plugin, root, site, args.cases, args.cpu) for _ in range(args.runs)]
-    info, rows = runs[0][0]["info"], runs[0][1:]
-    spread = 0.0
-    for i, row in enumerate(rows):
-        counts = [r[i + 1]["per_call"] for r in runs]
-        row["per_call_runs"] = counts
-        spread = max(spread, (max(counts) - min(counts)) / max(min(counts), 1.0))
-    doc = {
-        "schema": "armstft.insn-bench/1",
+    models = prepare_models(CACHE / "models")
+    log(f"plugin {plugin}, rootfs {root}, guest path {':'.join(map(str, site))}, models {models}")
+    doc: dict = {
+        "schema": "armstft.insn-bench/2",
         "command": "python bench/instructions/measure.py " + " ".join(sys.argv[1:]),
         "qemu": subprocess.run(
             ["qemu-aarch64", "--version"], stdout=subprocess.PIPE, text=True
         ).stdout.splitlines()[0],
-        "cpu_model": args.cpu,
-        "guest": info,
-        "max_run_spread": spread,
-        "rows": rows,
+        "cpus": {},
     }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")  # the counts are kept even if timing fails
+    worst = 0.0
+    for cpu in args.cpus.split(","):
+        runs = [run_guest(plugin, root, site, args.cases, cpu, models) for _ in range(args.runs)]
+        info, rows = runs[0][0]["info"], runs[0][1:]
+        spread = 0.0
+        for i, row in enumerate(rows):
+            counts = [r[i + 1]["per_call"] for r in runs]
+            row["per_call_runs"] = counts
+            spread = max(spread, (max(counts) - min(counts)) / max(min(counts), 1.0))
+        doc["cpus"][cpu] = {"guest": info, "max_run_spread": spread, "rows": rows}
+        worst = max(worst, spread)
+        Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")  # kept even if a later step fails
     if args.host_seconds > 0:
-        doc["host"] = host_wallclock(args.cases.split(","), args.host_seconds)
+        doc["host"] = host_wallclock(
+            [c for c in args.cases.split(",") if c != "W"], args.host_seconds, models
+        )
         Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    log(f"wrote {args.out}; largest spread between runs {spread:.2e}")
+    log(f"wrote {args.out}; largest spread between runs {worst:.2e}")
     subprocess.run([sys.executable, str(HERE / "table.py"), args.out], check=True)
-    if spread > args.tolerance:
-        sys.exit(f"measure: error: runs differ by {spread:.2e}, expected <= {args.tolerance}")
+    if worst > args.tolerance:
+        sys.exit(f"measure: error: runs differ by {worst:.2e}, expected <= {args.tolerance}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import armstft.faststft as fast
-from armstft.faststft import functional
 
 
 def test_requires_grad_falls_back_and_stays_differentiable() -> None:
@@ -25,9 +24,13 @@ def test_requires_grad_falls_back_and_stays_differentiable() -> None:
 
 def test_no_grad_mode_uses_the_engine_even_for_leaf_tensors() -> None:
     x = torch.randn(4000, requires_grad=True)
+    w = torch.hann_window(512)
+    before = fast.engine_calls()["stft"]
     with torch.no_grad():
-        fast_result = functional._fast(x, 512, 128, None, None, True, "reflect", False, None, True)
-    assert (fast_result is not None) == fast.available()
+        fast.stft(x, 512, 128, window=w, return_complex=True)
+    assert fast.engine_calls()["stft"] == before + int(fast.available())
+    fast.stft(x, 512, 128, window=w, return_complex=True)  # grad enabled: torch's differentiable ops
+    assert fast.engine_calls()["stft"] == before + int(fast.available())
 
 
 @pytest.mark.parametrize(
@@ -95,7 +98,7 @@ def test_without_native_engine_everything_still_works() -> None:
         "x = torch.randn(8000); w = torch.hann_window(512)\n"
         "a = f.stft(x, 512, 256, window=w, return_complex=True)\n"
         "assert torch.equal(a, torch.stft(x, 512, 256, window=w, return_complex=True))\n"
-        "b = torch.ops.armstft.stft(x, 512, 256, 512, w, True, 'reflect', False, True)\n"
+        "b = torch.ops.armstft.stft(x, 512, 256, 512, w, True, 'reflect', False, True, True)\n"
         "assert torch.equal(b, a)\n"
         "s = f.StreamingStft(512, 256, w)\n"
         "assert not s.available()\n"
