@@ -82,8 +82,9 @@ def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
         "backends": list(settings.backends),
         "stft": None if stft is None else {"models": stft.models, "method": stft.method},
         "variants": {
-            n: {"precision": v.precision, "stft_backend": v.stft_backend}
+            n: {"precision": v.precision, "stft_backend": v.stft_backend, "engine": v.quantized_engine}
             for n, v in manifest.variants.items()
+            if v.stage == "logits"  # whole-model rows; a features-only program is the STFT rows' work
         },
     }
 

@@ -118,6 +118,19 @@ def fast_stft_cases(config: StftConfig, clip: torch.Tensor, hop: torch.Tensor) -
     ]
 
 
+def _model_call(model: Any, clip: torch.Tensor, engine: str | None) -> Callable[[], Any]:
+    """One whole-model call, under the variant's quantized engine when it names one (static int8)."""
+    if engine is None:
+        return lambda: model(clip)
+    from armstft import quantize
+
+    def call() -> Any:
+        with quantize.engine(engine):
+            return model(clip)
+
+    return call
+
+
 def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) -> list[Case]:
     """The cases for the loaded ``models``; ``plan`` is what the parent read from the validated manifest."""
     config = StftConfig.from_dict(plan["config"])
@@ -139,7 +152,7 @@ def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) 
         cases.extend(fast_stft_cases(config, clip, hop))
     for name, variant in plan["variants"].items():
         if variant["stft_backend"] in backends:
-            call = lambda m=models[name]: m(clip)  # noqa: E731
+            call = _model_call(models[name], clip, variant.get("engine"))
             cases.append(Case("model", variant["precision"], variant["stft_backend"], "clip", seconds, call))
     return cases
 

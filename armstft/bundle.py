@@ -5,6 +5,7 @@ Layout::
 
     manifest.json   schema, config, versions, tolerances, sha256 of every other file
     model_*.pt      TorchScript (frozen) models, one per variant (fp32, int8, ...)
+    *.pt2           torch.export programs (ExportedProgram archives, armstft.pt2file), optional
     golden.npz      per case: input, float64 reference of the STFT stage, host outputs per variant
 
 The manifest schema is closed: an unknown or misspelled key anywhere is an error (a typo must never
@@ -31,6 +32,12 @@ from armstft.errors import ArmstftError, BundleError, describe
 SCHEMA = "armstft.bundle/1"
 MANIFEST = "manifest.json"
 PRECISIONS = ("fp32", "int8")
+# torch.backends.quantized engines a variant may ask to be loaded and run with (static int8 needs its own).
+QUANTIZED_ENGINES = ("qnnpack", "x86", "fbgemm", "onednn")
+# What a variant's forward returns: class logits (run, argmax checks) or the log-mel features alone.
+STAGES = ("logits", "log_mel")
+# A variant's file format, from its name's suffix (one fact: the name says what loads it).
+FORMATS = {".pt": "torchscript", ".pt2": "exported_program"}
 # Names end up in golden keys (<case>.out.<variant>) and in output lines: no dots, no spaces, no controls.
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -58,6 +65,13 @@ class Variant:
     tolerance: Tolerance
     precision: str = "fp32"
     stft_backend: str = "aten"
+    quantized_engine: str | None = None
+    stage: str = "logits"
+
+    @property
+    def format(self) -> str:
+        """``torchscript`` (``.pt``) or ``exported_program`` (``.pt2``)."""
+        return FORMATS[Path(self.file).suffix]
 
 
 @dataclass(frozen=True)
@@ -300,8 +314,16 @@ def _variant(name: str, obj: _Object, default_backend: str) -> Variant:
     precision = obj.take("precision", _choice(PRECISIONS), required=False) or "fp32"
     backend = obj.take("stft_backend", _choice(BACKENDS), required=False) or default_backend
     obj.take("quantization", _text(), required=False)  # a note for people; no check reads it
+    engine = obj.take("quantized_engine", _choice(QUANTIZED_ENGINES), required=False)
+    stage = obj.take("stage", _choice(STAGES), required=False) or "logits"
     obj.done()
-    return Variant(name, file, tolerance, precision, backend)
+    if Path(file).suffix not in FORMATS:
+        raise BundleError(obj.where, obj.field("file"), f"a name ending in {' or '.join(FORMATS)}", file)
+    if stage != "logits" and tolerance.argmax_matches is not None:
+        raise BundleError(
+            obj.where, obj.field("tolerance.argmax_matches"), "none for a non-logits stage", "set"
+        )
+    return Variant(name, file, tolerance, precision, backend, engine, stage)
 
 
 def _exported_on(obj: _Object) -> None:

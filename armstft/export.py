@@ -14,6 +14,7 @@ Every model keeps ``armstft_config`` (the config it was built with) for verify t
 from __future__ import annotations
 
 import platform
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,13 @@ import torch
 import torchaudio
 
 import armstft
-from armstft import limits, tsfile
+from armstft import limits, pt2file, quantize, tsfile
 from armstft.audio import check_audio
 from armstft.bundle import NAME, golden_key, write_manifest
 from armstft.config import StftConfig
 from armstft.errors import BundleError, InputError, describe
 from armstft.golden import read_npz
-from armstft.model import StftClassifier
+from armstft.model import LogMelStage, StftClassifier
 from armstft.reference import stft64_config
 from armstft.synth import LABELS, make_clip
 from armstft.verify import declared_config
@@ -90,10 +91,6 @@ def script_frozen(model: torch.nn.Module) -> torch.jit.ScriptModule:
     return torch.jit.freeze(scripted, preserved_attrs=keep)
 
 
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def golden_inputs(config: StftConfig) -> dict[str, np.ndarray]:
     """Seeded cases: one clip per class, a batch, an odd length and a short clip."""
     rng = np.random.default_rng(GOLDEN_SEED)
@@ -118,9 +115,21 @@ def exporting_host() -> dict[str, str]:
     }
 
 
-def run_variant(module: torch.jit.ScriptModule, audio: np.ndarray) -> np.ndarray:
-    with torch.inference_mode():
+def run_variant(module: Any, audio: np.ndarray, engine: str | None = None) -> np.ndarray:
+    with quantize.engine(engine) if engine else nullcontext(), torch.inference_mode():
         return module(torch.from_numpy(audio)).numpy()
+
+
+def export_log_mel(model: StftClassifier, config: StftConfig) -> torch.export.ExportedProgram:
+    """The log-mel stage as a torch.export program for every batch size and clip length the input checks
+    (armstft.audio) let through."""
+    dims = {
+        0: torch.export.Dim("batch", min=1, max=limits.MAX_BATCH),
+        1: torch.export.Dim("samples", min=max(config.min_samples, 2), max=config.max_samples),
+    }
+    example = torch.zeros(2, max(config.min_samples, 2 * config.n_fft))
+    stage = LogMelStage(model).eval()
+    return torch.export.export(stage, (example,), dynamic_shapes={"audio": dims}, strict=False)
 
 
 def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
@@ -128,23 +137,35 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     weights = load_weights(weights_path)
     torch.manual_seed(0)
     model = build_model(weights)
-    variants = {
-        "fp32": script_frozen(model),
-        "int8": script_frozen(quantize_int8(model)),
-        # the same weights with the front end on armstft's own STFT operator (see armstft.faststft)
-        "fp32_armstft": script_frozen(build_model(weights, backend="armstft")),
-    }
+    fast = build_model(weights, backend="armstft")
     out.mkdir(parents=True, exist_ok=True)
+    for variant, module in {
+        "fp32": script_frozen(model),
+        "int8": script_frozen(quantize.dynamic_int8(model)),
+        # the same weights with the front end on armstft's own operators (see armstft.faststft)
+        "fp32_armstft": script_frozen(fast),
+        # convolutions and head int8 too, on the armstft front end (armstft.quantize; loads with QNNPACK)
+        "int8_static": script_frozen(quantize.static_int8(fast, quantize.calibration_clips(weights.config))),
+    }.items():
+        tsfile.save(module, out / f"model_{variant}.pt")
+    pt2file.save(export_log_mel(fast, weights.config), out / "log_mel_armstft.pt2")
+    # Golden outputs come from the files just written, loaded as verify loads them (the int8 engine too).
+    with quantize.engine(quantize.ENGINE):
+        loaded: dict[str, tuple[Any, str | None]] = {
+            "fp32": (torch.jit.load(str(out / "model_fp32.pt")), None),
+            "int8": (torch.jit.load(str(out / "model_int8.pt")), None),
+            "fp32_armstft": (torch.jit.load(str(out / "model_fp32_armstft.pt")), None),
+            "int8_static": (torch.jit.load(str(out / "model_int8_static.pt")), quantize.ENGINE),
+        }
+    loaded["log_mel_armstft"] = (torch.export.load(str(out / "log_mel_armstft.pt2")).module(), None)
     arrays: dict[str, np.ndarray] = {}
     cases = golden_inputs(weights.config)
     for case, audio in cases.items():
         check_audio(audio, weights.config, f"golden case {case}")
         arrays[golden_key(case, "input")] = audio
         arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), weights.config)
-        for variant, module in variants.items():
-            arrays[golden_key(case, f"out.{variant}")] = run_variant(module, audio)
-    for variant, module in variants.items():
-        tsfile.save(module, out / f"model_{variant}.pt")
+        for variant, (module, engine) in loaded.items():
+            arrays[golden_key(case, f"out.{variant}")] = run_variant(module, audio, engine)
     np.savez(out / "golden.npz", **arrays)
     manifest = {
         "name": name,
@@ -168,6 +189,21 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
                 "tolerance": FP32_TOLERANCE,
                 "precision": "fp32",
                 "stft_backend": "armstft",
+            },
+            "int8_static": {
+                "file": "model_int8_static.pt",
+                "tolerance": quantize.STATIC_INT8_TOLERANCE,
+                "precision": "int8",
+                "quantization": "static int8, convolutions and Linear (FX graph mode, QNNPACK)",
+                "quantized_engine": quantize.ENGINE,
+                "stft_backend": "armstft",
+            },
+            "log_mel_armstft": {
+                "file": "log_mel_armstft.pt2",
+                "tolerance": FP32_TOLERANCE,
+                "precision": "fp32",
+                "stft_backend": "armstft",
+                "stage": "log_mel",
             },
         },
         "stft": {

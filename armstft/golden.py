@@ -173,7 +173,8 @@ def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str,
 
     Input: float32 audio within the config's length limits, finite. STFT reference: complex128 of shape
     (batch, n_fft // 2 + 1, frames). Outputs: finite float32/float64 with the input's batch (and one value
-    per label when the manifest has labels). Also: no tolerance so loose that an all-zero output would pass.
+    per label when the manifest has labels; (batch, n_mels, frames) for a ``log_mel`` stage).
+    Also: no tolerance so loose that an all-zero output would pass.
     """
     where = str(manifest.root / manifest.golden_file)
     config = manifest.config or StftConfig()
@@ -199,11 +200,15 @@ def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str,
             if batch * config.n_freqs * config.frames(samples) > limits.STFT_MAX_VALUES:
                 raise BundleError(where, key, f"at most {limits.STFT_MAX_VALUES} STFT values", ref.size)
             _finite(ref, where, key)
-        for name in manifest.variants:
+        for name, variant in manifest.variants.items():
             key = golden_key(case, f"out.{name}")
             out = arrays[key]
             _dtype(out, where, key, ("float32", "float64"))
-            if manifest.labels and out.shape != (batch, len(manifest.labels)):
+            if variant.stage == "log_mel":
+                # (n_mels and frames are the model's: verify holds the config to what the models state)
+                if out.ndim != 3:
+                    raise BundleError(where, f"{key}.shape", f"({batch}, n_mels, frames)", out.shape)
+            elif manifest.labels and out.shape != (batch, len(manifest.labels)):
                 raise BundleError(
                     where, f"{key}.shape", f"{(batch, len(manifest.labels))} (batch, labels)", out.shape
                 )

@@ -64,3 +64,21 @@ class StftClassifier(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         feats = self.log_mel(audio)
         return self.head(self.features(feats.unsqueeze(1)))
+
+
+class LogMelStage(nn.Module):
+    """The classifier's log-mel stage as a module of its own: the unit a ``.pt2`` (torch.export) holds.
+
+    Why not the whole classifier: in torch 2.9.1 ``MaxPool2d``'s output-size rule guards on the parity of
+    the frame count, so an exported classifier serves only clip lengths of one parity pattern; the front end
+    (where the ``armstft::`` operators are) exports for every batch size and length.  ``forward`` is the
+    classifier's own ``log_mel``, so the two cannot drift apart.
+    """
+
+    def __init__(self, model: StftClassifier) -> None:
+        super().__init__()
+        self.frontend = model.frontend
+        self.mel = model.mel
+        self.log_eps = model.log_eps
+
+    forward = StftClassifier.log_mel

@@ -18,9 +18,9 @@ from armstft import limits
 from armstft.audio import first_bad, read_audio
 from armstft.bundle import open_bundle
 from armstft.config import StftConfig
-from armstft.errors import BundleError, ComputeError, InputError
-from armstft.sandbox import Worker, WorkerError, WorkerStopped
-from armstft.verify import check_declared, declared_config, run_model
+from armstft.errors import ComputeError, InputError
+from armstft.sandbox import Worker, WorkerError
+from armstft.verify import check_declared, declared_config, load_model, run_model
 
 
 def classify(
@@ -35,15 +35,15 @@ def classify(
     audio = read_audio(audio_path, manifest.config or StftConfig())
     model_file = manifest.variants[variant].file
     where = bundle.where(model_file)
+    if manifest.variants[variant].stage != "logits":
+        raise InputError(
+            str(manifest.path),
+            f"models.{variant}.stage",
+            "a variant that outputs class logits",
+            manifest.variants[variant].stage,
+        )
     with Worker("fork", case_seconds=case_seconds) as worker:
-        try:
-            reply, _ = worker.request(
-                {"op": "load", "model": variant, "methods": []}, [bundle.data[model_file]]
-            )
-        except WorkerError as err:
-            raise BundleError(where, "file", "a TorchScript archive", f"unloadable ({err.detail})") from None
-        except WorkerStopped as err:
-            raise BundleError(where, "load", f"to load within {case_seconds:g} s", str(err)) from None
+        reply = load_model(worker, bundle, variant, [])
         check_declared(manifest, variant, declared_config(reply["armstft_config"], where))
         try:
             logits = run_model(worker, bundle, variant, "forward", audio, audio_path.name)

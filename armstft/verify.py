@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from armstft import limits, strictjson
+from armstft import limits, pt2file, strictjson
 from armstft.bundle import Bundle, Manifest, Tolerance, golden_key, open_bundle, version_warnings
 from armstft.config import StftConfig
 from armstft.errors import ArmstftError, BundleError, describe
@@ -120,20 +120,38 @@ def check_declared(manifest: Manifest, variant: str, declared: StftConfig | None
             )
 
 
+def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) -> dict[str, Any]:
+    """Send one variant's hashed bytes to the worker, in its format and under its quantized engine; a
+    ``.pt2`` is first checked to hold nothing ``torch.export.load`` would unpickle (armstft.pt2file)."""
+    variant = bundle.manifest.variants[name]
+    where = bundle.where(variant.file)
+    data = bundle.data[variant.file]
+    if variant.format == "exported_program":
+        pt2file.check(data, where)
+    what = "a torch.export archive" if variant.format == "exported_program" else "a TorchScript archive"
+    header = {
+        "op": "load",
+        "model": name,
+        "methods": methods,
+        "format": variant.format,
+        "engine": variant.quantized_engine,
+    }
+    try:
+        reply, _ = worker.request(header, [data])
+    except WorkerError as err:
+        raise BundleError(where, "file", what, f"unloadable ({err.detail})") from None
+    except WorkerStopped as err:
+        raise BundleError(where, "load", f"to load within {worker.case_seconds:g} s", str(err)) from None
+    return reply
+
+
 def load_models(worker: Worker, manifest: Manifest, bundle: Bundle, report: VerifyReport | None) -> None:
-    """Send each variant's hashed bytes to the worker; check what each model states about itself."""
+    """Load every variant in the worker; check what each model states about itself."""
     wanted = [manifest.stft.method] if manifest.stft is not None else []
     declaring = 0
     for name, variant in manifest.variants.items():
         where = bundle.where(variant.file)
-        try:
-            reply, _ = worker.request(
-                {"op": "load", "model": name, "methods": wanted}, [bundle.data[variant.file]]
-            )
-        except WorkerError as err:
-            raise BundleError(where, "file", "a TorchScript archive", f"unloadable ({err.detail})") from None
-        except WorkerStopped as err:
-            raise BundleError(where, "load", f"to load within {worker.case_seconds:g} s", str(err)) from None
+        reply = load_model(worker, bundle, name, wanted)
         if (
             manifest.stft is not None
             and name in manifest.stft.models

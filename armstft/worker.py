@@ -13,6 +13,7 @@ import io
 import os
 import signal
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -71,22 +72,48 @@ def to_array(value: object, max_bytes: int) -> np.ndarray:
     return np.ascontiguousarray(value.detach().cpu().resolve_conj().numpy())
 
 
+def _engine(name: str | None) -> AbstractContextManager[None]:
+    """The variant's quantized engine for a load or call (armstft.quantize.engine); ``None`` leaves it as it
+    is, and an engine this torch build lacks is a load failure naming it."""
+    import torch
+
+    from armstft import quantize
+
+    if name is None:
+        return nullcontext()
+    if name not in torch.backends.quantized.supported_engines:
+        have = ", ".join(torch.backends.quantized.supported_engines)
+        raise Failure("load", f"quantized engine {name} is not in this torch build (it has {have})")
+    return quantize.engine(name)
+
+
 class Handler:
     """What the worker does for each request ``op``."""
 
     def __init__(self, optimized: bool) -> None:
         self.models: dict[str, Any] = {}
+        self.engines: dict[str, str | None] = {}
         self.bench: Any = None
         self.optimized = optimized
 
     def load(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+        """A TorchScript archive or (``format: exported_program``) a torch.export program, from bytes, under
+        the variant's quantized engine (static int8 packs its weights for the engine current at load)."""
         import torch
 
+        name = header["model"]
+        self.engines[name] = header.get("engine")
         try:
-            module = torch.jit.load(io.BytesIO(blobs[0]), map_location="cpu")
-        except Exception as err:  # torch raises many types for a bad archive; all mean "not TorchScript"
+            with _engine(self.engines[name]):
+                if header.get("format") == "exported_program":
+                    module: Any = torch.export.load(io.BytesIO(blobs[0])).module()
+                else:
+                    module = torch.jit.load(io.BytesIO(blobs[0]), map_location="cpu")
+        except Failure:
+            raise
+        except Exception as err:  # torch raises many types for a bad archive; all mean "not loadable"
             raise Failure("load", type(err).__name__) from None
-        self.models[header["model"]] = module
+        self.models[name] = module
         methods = [
             m for m in header.get("methods", []) if isinstance(getattr(module, m, None), torch.ScriptMethod)
         ]
@@ -99,7 +126,11 @@ class Handler:
         module = self.models[header["model"]]
         method = getattr(module, header["method"])
         try:
-            with torch.inference_mode(), torch.jit.optimized_execution(self.optimized):
+            with (
+                _engine(self.engines[header["model"]]),
+                torch.inference_mode(),
+                torch.jit.optimized_execution(self.optimized),
+            ):
                 out = method(torch.from_numpy(np.array(blobs[0])))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from armstft.export import build_model, golden_inputs, load_weights, quantize_int8, script_frozen
+from armstft.export import build_model, golden_inputs, load_weights, script_frozen
+from armstft.quantize import dynamic_int8
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
         if engine == "none":
             continue
         torch.backends.quantized.engine = engine
-        module = script_frozen(quantize_int8(build_model(weights)))
+        module = script_frozen(dynamic_int8(build_model(weights)))
         with torch.inference_mode():
             outputs[engine] = {c: module(torch.from_numpy(a)).numpy() for c, a in cases.items()}
     torch.backends.quantized.engine = default_engine

@@ -20,9 +20,13 @@ from harness import paths
 
 from . import log
 
-# pip does not widen an explicit manylinux_2_28 to the older glibc baselines it implies (the board's glibc is
-# 2.36), so every compatible tag is named; the newest comes first.
-PLATFORMS = [f"manylinux_2_{minor}_aarch64" for minor in range(28, 16, -1)] + ["manylinux2014_aarch64"]
+# pip does not widen an explicit manylinux tag to the older glibc baselines it implies, so every tag the
+# board's glibc (Debian 12: 2.36) runs is named, newest first: our own wheel is tagged with the newest glibc
+# symbol its C++ library uses (2.32 with Debian's cross g++).
+BOARD_GLIBC_MINOR = 36
+PLATFORMS = [f"manylinux_2_{minor}_aarch64" for minor in range(BOARD_GLIBC_MINOR, 16, -1)] + [
+    "manylinux2014_aarch64"
+]
 PYTHON = "3.11"
 
 #: the board's wheel list, shared with bench/instructions/make_sysroot.sh

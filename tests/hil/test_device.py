@@ -7,8 +7,11 @@ hash on arrival); the image's own installed bundle is verified too where the boa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from armstft.bundle import load_manifest
 from harness.steps.device import parse_stdout_json
 
 pytestmark = pytest.mark.stage("verifying")
@@ -43,7 +46,7 @@ def test_info_fft_backend_is_pocketfft(info):
     assert info["fft_backend"] == "pocketfft", info["fft_backend"]
 
 
-def _assert_verified(step):
+def _assert_verified(step, host_bundle):
     doc = parse_stdout_json(step)
     assert isinstance(doc, dict), (
         f"no JSON from verify: rc={step['returncode']} stderr={step['stderr'][-300:]}"
@@ -53,17 +56,19 @@ def _assert_verified(step):
     assert not failed, failed
     assert doc["ok"] is True and doc["error"] is None
     assert step["returncode"] == 0
-    assert {"fp32", "int8"} <= {c["variant"] for c in doc["cases"]}
+    # every variant the bundle carries ran on the board: fp32, dynamic and static int8, the .pt2 program
+    want = set(load_manifest(Path(host_bundle)).variants)
+    assert {c["variant"] for c in doc["cases"] if c["stage"] == "model"} == want
 
 
-def test_verify_pushed_bundle_passes(device_steps):
-    _assert_verified(device_steps["verify"])
+def test_verify_pushed_bundle_passes(device_steps, host_bundle):
+    _assert_verified(device_steps["verify"], host_bundle)
 
 
-def test_verify_installed_bundle_passes(device_steps, board_facts):
+def test_verify_installed_bundle_passes(device_steps, board_facts, host_bundle):
     if not board_facts.installed_bundle:
         pytest.skip("this board names no installed bundle (env option armstft_bundle)")
-    _assert_verified(device_steps["verify-installed"])
+    _assert_verified(device_steps["verify-installed"], host_bundle)  # the image installs the same bundle
 
 
 def test_verify_corrupted_bundle_fails_clearly(device_steps):

@@ -47,8 +47,9 @@ import torch
 from armstft.bundle import golden_key, sha256_bytes
 from armstft.cli import main
 from armstft.config import StftConfig
-from armstft.export import quantize_int8, script_frozen
+from armstft.export import script_frozen
 from armstft.frontend import make_frontend
+from armstft.quantize import dynamic_int8
 from armstft.reference import stft64_config
 from armstft.wav import PCM_GUID
 from tests.unit.conftest import REPO, strict_json
@@ -106,7 +107,7 @@ class Base:
 def make_base() -> Base:
     torch.manual_seed(5)
     model = Tiny(CONFIG).eval()
-    variants = {"fp32": script_frozen(model), "int8": script_frozen(quantize_int8(model))}
+    variants = {"fp32": script_frozen(model), "int8": script_frozen(dynamic_int8(model))}
     rng = np.random.default_rng(11)
     inputs = {
         "a": rng.standard_normal((1, 2000)).astype(np.float32),

@@ -26,6 +26,8 @@ def test_default_bundle_verifies(run_cli) -> None:
         ("model", "fp32"),
         ("model", "int8"),
         ("model", "fp32_armstft"),
+        ("model", "int8_static"),
+        ("model", "log_mel_armstft"),
     }
     for case in doc["cases"]:
         assert case["ok"] and case["max_abs"] is not None
@@ -120,6 +122,22 @@ def test_golden_with_pickled_objects_is_refused(run_cli, bundle_copy: Path) -> N
         (
             lambda m: m["models"]["fp32"].update(stft_backend="cufft"),
             "fp32.stft_backend: expected one of aten",
+        ),
+        (
+            lambda m: m["models"]["int8_static"].update(quantized_engine="mkldnn"),
+            "models.int8_static.quantized_engine: expected one of qnnpack, x86, fbgemm, onednn",
+        ),
+        (
+            lambda m: m["models"]["log_mel_armstft"].update(stage="mfcc"),
+            "models.log_mel_armstft.stage: expected one of logits, log_mel",
+        ),
+        (
+            lambda m: m["models"]["log_mel_armstft"]["tolerance"].update(argmax_matches="fp32"),
+            "models.log_mel_armstft.tolerance.argmax_matches: expected none for a non-logits stage",
+        ),
+        (
+            lambda m: m["models"]["fp32"].update(file="model_fp32.pkl"),
+            "models.fp32.file: expected a name ending in .pt or .pt2, got model_fp32.pkl",
         ),
     ],
 )
