@@ -159,9 +159,18 @@ def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) 
 
 def measure_row(case: Case, settings: dict[str, Any], threads: int) -> dict[str, Any]:
     """One result row of the bench JSON: ``case`` at ``threads`` threads."""
+    from armstft import faststft
+
     torch.set_num_threads(threads)
-    with torch.inference_mode():
-        samples = measure(case.call, settings["seconds"], settings["iterations"], settings["warmup"])
+    # An "aten" row measures torch's own kernels even on an image with acceleration on (ARMSTFT_ACCELERATE):
+    # otherwise the aten and armstft rows would time the same engine.
+    was_on = faststft.accelerate(False) if case.backend == "aten" else False
+    try:
+        with torch.inference_mode():
+            samples = measure(case.call, settings["seconds"], settings["iterations"], settings["warmup"])
+    finally:
+        if was_on:
+            faststft.accelerate(True)
     p50 = percentile(samples, 50)
     return {
         **case.describe(),

@@ -78,10 +78,16 @@ def _arm_part(fields: dict[str, str]) -> str | None:
 
 
 def faststft_status() -> dict[str, Any]:
-    """Whether armstft's native STFT engine loaded here, and with which SIMD path."""
+    """Whether armstft's native STFT engine loaded here, with which SIMD path, and whether unmodified torch
+    calls reach it (``accelerated``: ARMSTFT_ACCELERATE=1, which the images set)."""
     from armstft import faststft
 
-    return {"available": faststft.available(), "simd": faststft.simd(), "error": faststft.load_error()}
+    return {
+        "available": faststft.available(),
+        "simd": faststft.simd(),
+        "accelerated": faststft.accelerated(),
+        "error": faststft.load_error(),
+    }
 
 
 def collect() -> dict[str, Any]:

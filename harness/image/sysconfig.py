@@ -13,6 +13,9 @@ from pathlib import Path
 
 HOSTNAME = "armstft-qemu"
 SITE_PACKAGES = "usr/local/lib/python3.11/dist-packages"
+# Unmodified torch STFT/FFT calls run on armstft's engine in every session (armstft.faststft.accelerate),
+# as on the Yocto images (meta-armstft's armstft_image class sets the same).
+ACCELERATE = "ARMSTFT_ACCELERATE=1"
 
 PASSWD = """\
 root:x:0:0:root:/root:/bin/sh
@@ -95,15 +98,16 @@ esac
 exit 0
 """
 
-PROFILE = """\
+PROFILE = f"""\
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 export HOME=/root
 export LANG=C.UTF-8
+export {ACCELERATE}
 export PS1='\\u@\\h:\\w\\$ '
 [ "$(pwd)" = / ] && cd "$HOME"
 """
 
-SSHD_CONFIG = """\
+SSHD_CONFIG = f"""\
 # Key-only root login for the test harness; no passwords, no PAM (maintainer scripts never configured it).
 Port 22
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -121,7 +125,7 @@ PidFile /run/sshd.pid
 MaxSessions 64
 MaxStartups 32:50:128
 AcceptEnv LANG LC_*
-SetEnv LANG=C.UTF-8
+SetEnv LANG=C.UTF-8 {ACCELERATE}
 Subsystem sftp /usr/lib/openssh/sftp-server
 """
 

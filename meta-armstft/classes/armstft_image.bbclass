@@ -23,7 +23,12 @@ ARMSTFT_KEY_USERS ?= "${ARMSTFT_USER}"
 # sshd's PermitRootLogin; the dev image relaxes it to prohibit-password (keys only).
 ARMSTFT_PERMIT_ROOT_LOGIN ?= "no"
 
+# Unmodified torch STFT/FFT calls run on armstft's engine (armstft.faststft.accelerate) in every login
+# shell and SSH session; "0" leaves torch's own kernels. A service started by init sets it itself.
+ARMSTFT_ACCELERATE ?= "1"
+
 ROOTFS_POSTPROCESS_COMMAND += "armstft_key_login_only armstft_install_authorized_keys armstft_sshd_keys_only"
+ROOTFS_POSTPROCESS_COMMAND += "armstft_session_env"
 
 armstft_key_login_only[doc] = "Give ARMSTFT_USER the no-password '*' instead of the locked '!'"
 armstft_key_login_only () {
@@ -60,4 +65,13 @@ armstft_sshd_keys_only () {
     sed -i -e '1i PasswordAuthentication no' \
            -e '1i KbdInteractiveAuthentication no' \
            -e '1i PermitRootLogin ${ARMSTFT_PERMIT_ROOT_LOGIN}' "$conf"
+}
+
+armstft_session_env[doc] = "Set ARMSTFT_ACCELERATE for login shells (profile.d) and SSH sessions (SetEnv)"
+armstft_session_env () {
+    install -d ${IMAGE_ROOTFS}${sysconfdir}/profile.d
+    echo "export ARMSTFT_ACCELERATE=${ARMSTFT_ACCELERATE}" > ${IMAGE_ROOTFS}${sysconfdir}/profile.d/armstft.sh
+    conf=${IMAGE_ROOTFS}${sysconfdir}/ssh/sshd_config
+    [ -f "$conf" ] || return 0
+    sed -i -e '1i SetEnv ARMSTFT_ACCELERATE=${ARMSTFT_ACCELERATE}' "$conf"
 }

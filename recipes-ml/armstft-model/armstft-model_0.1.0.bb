@@ -2,7 +2,7 @@
 # Installs the repository's committed default bundle, models/default/ (manifest.json, *.pt, *.pt2,
 # golden.npz), to /usr/share/armstft/default/ as read-only data: no postinst, nothing generated on
 # the board, so the manifest's sha256 values hold as shipped.
-SUMMARY = "armstft default model bundle (TorchScript, torch.export program, manifest, golden data)"
+SUMMARY = "armstft default model bundle (TorchScript, .pt2, manifest, golden data)"
 DESCRIPTION = "The default STFT model bundle, installed read-only for armstft verify/bench"
 HOMEPAGE = "https://github.com/armstft/armstft"
 BUGTRACKER = "https://github.com/armstft/armstft/issues"

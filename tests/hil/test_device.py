@@ -46,6 +46,15 @@ def test_info_fft_backend_is_pocketfft(info):
     assert info["fft_backend"] == "pocketfft", info["fft_backend"]
 
 
+def test_info_engine_loaded_and_accelerating(info):
+    # the image turns acceleration on for every session (ARMSTFT_ACCELERATE=1): unmodified torch.stft and
+    # torch.fft calls reach armstft's engine, which must have loaded with its NEON path
+    fast = info["faststft"]
+    assert fast["available"] is True and fast["error"] is None, fast
+    assert fast["simd"] == "neon", fast
+    assert fast["accelerated"] is True, fast
+
+
 def _assert_verified(step, host_bundle):
     doc = parse_stdout_json(step)
     assert isinstance(doc, dict), (

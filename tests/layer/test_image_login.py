@@ -94,6 +94,11 @@ def _image_sshd_config(tmp: Path, host_key: Path) -> Path:
     }
     script = expand_with(body, values).replace(f"{tmp}/ssh/sshd_config", str(conf))
     subprocess.run(["sh", "-e", "-c", script], check=True)
+    env_body = shell_function(CLASS, "armstft_session_env")
+    env_values = {**values, "ARMSTFT_ACCELERATE": parse(CLASS).get("ARMSTFT_ACCELERATE")}
+    script = expand_with(env_body, env_values).replace(f"{tmp}/ssh/sshd_config", str(conf))
+    subprocess.run(["sh", "-e", "-c", script], check=True)
+    assert (tmp / "profile.d/armstft.sh").read_text() == "export ARMSTFT_ACCELERATE=1\n"
     assert not re.search(r"^\s*UsePAM\s+yes", conf.read_text(), re.M | re.I), "the image's sshd has no PAM"
     return conf
 
@@ -154,7 +159,7 @@ def _login(
                 "-p",
                 str(port),
                 f"{user}@127.0.0.1",
-                "echo logged-in-as-uid-$(id -u)",
+                "echo logged-in-as-uid-$(id -u) accelerate=$ARMSTFT_ACCELERATE",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -187,7 +192,8 @@ def test_production_image_accepts_its_key(tmp_path: Path, fixed: bool) -> None:
     if fixed:
         assert field == "*", shadow_line
         assert client.returncode == 0, f"{client.stderr}\nsshd: {server_log}"
-        assert client.stdout.strip() == f"logged-in-as-uid-{passwd_line.split(':')[2]}"
+        # the session has the image's acceleration setting (SetEnv from armstft_session_env)
+        assert client.stdout.strip() == f"logged-in-as-uid-{passwd_line.split(':')[2]} accelerate=1"
     else:
         assert field.startswith("!"), shadow_line  # useradd's locked password: the bug being shown
         assert client.returncode != 0
