@@ -103,13 +103,14 @@ def native_extensions() -> list[Extension]:
     if torch is None:
         print("setup.py: no torch package with headers found: building armstft without its native library")
         return []
-    headers = ("fft", "fft_mixed", "stft", "simd", "simd_avx2", "split", "dft", "engine_core", "api", "vlog")
+    # every header in src/ (a hand-kept list misses the next one added, and a stale build goes unnoticed)
+    headers = sorted(str(h) for h in Path(SRC).glob("*.h"))
     include = [SRC, str(torch / "include"), str(torch / "include/torch/csrc/api/include")]
     return [
         Extension(
             "armstft.faststft.libarmstft_ops",
             sources=[f"{SRC}/fft.c", f"{SRC}/fft_mixed.c", f"{SRC}/stft.c", f"{SRC}/ops.cpp"],
-            depends=[f"{SRC}/{h}.h" for h in headers],
+            depends=headers,
             include_dirs=include,
             library_dirs=[str(torch / "lib")],
             libraries=["c10", "torch_cpu", "torch", "m"],
@@ -125,7 +126,7 @@ def native_extensions() -> list[Extension]:
         Extension(
             "armstft.faststft._fastpath",
             sources=[f"{SRC}/fastpath.cpp"],
-            depends=[f"{SRC}/api.h", f"{SRC}/stft.h"],
+            depends=headers,
             include_dirs=include,
             library_dirs=[str(torch / "lib")],
             libraries=["armstft_ops", "torch_python", "torch", "torch_cpu", "c10"],
