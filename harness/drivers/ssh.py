@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shlex
 import stat
 import time
 from collections.abc import Sequence
@@ -98,8 +99,12 @@ class SSHConnection:
         tofu_file: Path,
         connect_timeout: float = 30.0,
         loss_reason: LossReason | None = None,
+        proxy_command: Sequence[str] | None = None,
     ) -> None:
         self.target = target
+        #: a command whose stdin/stdout is the TCP stream to the board (labgrid's proxymanager gives
+        #: ``ssh -W address:port exporter`` for a board behind an exporter); host keys stay the board's own
+        self.proxy_command = list(proxy_command) if proxy_command else None
         self.where = str(target)
         self.key = Path(key).expanduser()
         self.known_hosts = Path(known_hosts).expanduser() if known_hosts else None
@@ -156,11 +161,12 @@ class SSHConnection:
         return self
 
     def _login(self, client: paramiko.SSHClient, pkey: paramiko.PKey, timeout: float) -> None:
+        sock = paramiko.ProxyCommand(shlex.join(self.proxy_command)) if self.proxy_command else None
         try:
             client.connect(
                 self.target.address, port=self.target.port, username=self.target.user, pkey=pkey,
                 timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
-                allow_agent=False, look_for_keys=False,
+                allow_agent=False, look_for_keys=False, sock=sock,
             )  # fmt: skip
         except paramiko.AuthenticationException:
             raise StageError(

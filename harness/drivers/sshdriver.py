@@ -5,7 +5,9 @@ target's ``NetworkService``; activating it logs in (retrying for ``connection_ti
 sshd comes up), so ``strategy.transition("ssh")`` still means "commands work now".  ``known_hosts`` pins the
 host key; without it the key is trusted on first use (``$ARMSTFT_CACHE/ssh/known_hosts``) and enforced after.
 The board's address and port are read at activation: a strategy may set them first (a forwarded QEMU port,
-an address read from the serial console).
+an address read from the serial console).  A board behind an exporter (``proxy_required`` on the resource,
+or ``LG_PROXY``) is reached through labgrid's proxymanager, as its own SSHDriver does: the stream goes
+through ``ssh -W`` on the proxy host, the host key is still checked under the board's address.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import ClassVar
 import attr
 from labgrid.driver.common import Driver
 from labgrid.factory import target_factory
+from labgrid.util.proxy import proxymanager
 
 from harness import paths
 from harness.drivers.ssh import SSHConnection, SSHTarget
@@ -54,7 +57,9 @@ class BoardSSHDriver(Driver):
 
     def on_activate(self) -> None:
         ns = self.networkservice
-        target = SSHTarget(self.username or ns.username, ns.address, int(ns.port))
+        address, _, ifname = ns.address.partition("%")  # labgrid's address%interface (IPv6 link-local)
+        target = SSHTarget(self.username or ns.username, address, int(ns.port))
+        proxy = proxymanager.get_command(ns, address, int(ns.port), ifname or None)
         self.connection = SSHConnection(
             target,
             self._path(self.keyfile) or Path("~/.ssh/id_ed25519"),
@@ -62,6 +67,7 @@ class BoardSSHDriver(Driver):
             tofu_file=paths.known_hosts(),
             connect_timeout=self.connection_timeout,
             loss_reason=self.loss_reason,
+            proxy_command=proxy,
         ).connect()
 
     def on_deactivate(self) -> None:

@@ -221,3 +221,37 @@ def test_unpinned_host_key_is_trusted_on_first_use_then_enforced(emulated_board,
     assert changed.returncode == 1, changed.stdout[-2000:]
     message = json.loads((run / "run.json").read_text())["failure"]["message"]
     assert "expected the ssh-ed25519 key recorded on first use, got a different one" in message
+
+
+# stdin/stdout <-> one TCP connection: what ``ssh -W host:port proxy`` gives labgrid's drivers
+RELAY = """
+import os, socket, sys, threading
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+def up():
+    while data := os.read(0, 65536):
+        s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=up, daemon=True).start()
+while data := s.recv(65536):
+    os.write(1, data)
+"""
+
+
+def test_a_proxy_command_reaches_the_board_and_the_host_key_stays_the_boards(emulated_board, tmp_path):
+    """A board behind a proxy: the named address (TEST-NET, unroutable) is never dialled; the stream goes
+    through the proxy command, and trust on first use records the key under the board's own name."""
+    tofu = tmp_path / "known_hosts"
+    ssh = SSHConnection(
+        SSHTarget("root", "192.0.2.7", 2222),
+        emulated_board.key,
+        known_hosts=None,
+        tofu_file=tofu,
+        connect_timeout=60,
+        proxy_command=[sys.executable, "-c", RELAY, "127.0.0.1", str(emulated_board.ssh_port)],
+    )
+    try:
+        assert ssh.connect().run(["uname", "-m"], stage="check", timeout=60).stdout.strip() == "aarch64"
+    finally:
+        ssh.close()
+    board_key = emulated_board.known_hosts.read_text().split()[1]
+    assert tofu.read_text().split() == ["[192.0.2.7]:2222", "ssh-ed25519", board_key]
