@@ -28,7 +28,7 @@ from armstft.config import BACKENDS, StftConfig
 from armstft.errors import ArmstftError, BundleError, InputError, OutputError
 from armstft.outfile import JsonOut
 from armstft.sandbox import Worker, WorkerError, WorkerStopped
-from armstft.verify import check_bundle, load_models
+from armstft.verify import check_bundle, has_programs, load_models
 
 INFO_KEYS = ("torch", "machine", "blas", "fft_backend", "cpu_capability", "nproc", "cpu")
 
@@ -142,7 +142,9 @@ def _run(
     manifest = checked.manifest
     clip = checked.inputs[manifest.cases[0]]
     config = manifest.config or StftConfig()
-    with Worker("spawn", case_seconds=settings.case_seconds, run_seconds=None) as worker:
+    with Worker(
+        "spawn", case_seconds=settings.case_seconds, run_seconds=None, preload_export=has_programs(manifest)
+    ) as worker:
         info = worker.request({"op": "info"})[0]["info"]
         document["info"] = {k: info[k] for k in INFO_KEYS}
         load_models(worker, manifest, checked.bundle, None)

@@ -20,7 +20,7 @@ from armstft.bundle import open_bundle
 from armstft.config import StftConfig
 from armstft.errors import ComputeError, InputError
 from armstft.sandbox import Worker, WorkerError
-from armstft.verify import check_declared, declared_config, load_model, run_model
+from armstft.verify import check_declared, declared_config, has_programs, load_model, run_model
 
 
 def classify(
@@ -42,7 +42,9 @@ def classify(
             "a variant that outputs class logits",
             manifest.variants[variant].stage,
         )
-    with Worker("fork", case_seconds=case_seconds) as worker:
+    with Worker(
+        "fork", case_seconds=case_seconds, preload_export=has_programs(manifest, [variant])
+    ) as worker:
         reply = load_model(worker, bundle, variant, [])
         check_declared(manifest, variant, declared_config(reply["armstft_config"], where))
         try:

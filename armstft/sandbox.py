@@ -141,6 +141,9 @@ class Worker:
     mode: str = "fork"
     case_seconds: float = limits.CASE_SECONDS
     run_seconds: float | None = limits.RUN_SECONDS
+    #: import torch.export's loader while starting (within WORKER_START_SECONDS, not a model's load
+    #: allowance: on an emulated board that import alone takes tens of seconds)
+    preload_export: bool = False
     pid: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     _send_fd: int = -1
@@ -180,7 +183,14 @@ class Worker:
                 os.close(rep_r)
                 from armstft import worker
 
-                worker.serve(req_r, rep_w, parent=parent, threads=1, optimized=False)
+                worker.serve(
+                    req_r,
+                    rep_w,
+                    parent=parent,
+                    threads=1,
+                    optimized=False,
+                    preload_export=self.preload_export,
+                )
                 code = 0
             finally:
                 os._exit(code)
@@ -191,7 +201,13 @@ class Worker:
     def _spawn(self) -> None:
         env = dict(os.environ)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "armstft.worker", str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "armstft.worker",
+                str(os.getpid()),
+                *(["--preload-export"] * self.preload_export),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if os.environ.get("ARMSTFT_DEBUG") else subprocess.DEVNULL,

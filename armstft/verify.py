@@ -120,6 +120,12 @@ def check_declared(manifest: Manifest, variant: str, declared: StftConfig | None
             )
 
 
+def has_programs(manifest: Manifest, names: list[str] | None = None) -> bool:
+    """Whether any (named) variant is a torch.export program: its worker preloads the deserializer."""
+    wanted = manifest.variants if names is None else {n: manifest.variants[n] for n in names}
+    return any(v.format == "exported_program" for v in wanted.values())
+
+
 def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) -> dict[str, Any]:
     """Send one variant's hashed bytes to the worker, in its format and under its quantized engine; a
     ``.pt2`` is first checked to hold nothing ``torch.export.load`` would unpickle (armstft.pt2file)."""
@@ -247,7 +253,7 @@ def verify_bundle(path: Any, report: VerifyReport, case_seconds: float = limits.
     """Fill ``report`` case by case (so a caller that dies midway still has what was checked)."""
     checked = check_bundle(path)
     manifest, bundle, golden = checked.manifest, checked.bundle, checked.golden
-    with Worker("fork", case_seconds=case_seconds) as worker:
+    with Worker("fork", case_seconds=case_seconds, preload_export=has_programs(manifest)) as worker:
         report.warnings.extend(
             version_warnings(manifest, worker.versions["torch"], worker.versions["torchaudio"])
         )

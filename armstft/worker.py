@@ -158,7 +158,14 @@ class Handler:
         return {"row": row}, []
 
 
-def serve(recv_fd: int, send_fd: int, parent: int, threads: int | None, optimized: bool = True) -> None:
+def serve(
+    recv_fd: int,
+    send_fd: int,
+    parent: int,
+    threads: int | None,
+    optimized: bool = True,
+    preload_export: bool = False,
+) -> None:
     """Answer requests until the parent closes the pipe (or kills us).
 
     ``optimized=False`` runs calls in TorchScript's plain interpreter (``torch.jit.optimized_execution``):
@@ -172,6 +179,10 @@ def serve(recv_fd: int, send_fd: int, parent: int, threads: int | None, optimize
     import torchaudio
 
     import armstft.faststft  # noqa: F401  (registers armstft::stft for models whose front end calls it)
+
+    if preload_export:  # torch.export.load's deserializer, imported before the hello (see Worker)
+        import torch._export.serde.serialize
+        import torch.export.pt2_archive._package
 
     if threads:
         torch.set_num_threads(threads)
@@ -197,7 +208,9 @@ def main() -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    serve(recv_fd, send_fd, parent=int(sys.argv[1]), threads=None)
+    serve(
+        recv_fd, send_fd, parent=int(sys.argv[1]), threads=None, preload_export="--preload-export" in sys.argv
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,16 @@ def test_manifest_has_config_versions_hashes_and_tolerances() -> None:
     manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
     assert manifest["config"]["n_fft"] == 512 and manifest["config"]["stft_backend"] == "aten"
     assert manifest["torch"].startswith("2.9.1") and manifest["torchaudio"].startswith("2.9.1")
-    assert set(manifest["files"]) == {"model_fp32.pt", "model_int8.pt", "model_fp32_armstft.pt", "golden.npz"}
+    assert set(manifest["files"]) == {
+        "model_fp32.pt",
+        "model_int8.pt",
+        "model_fp32_armstft.pt",
+        "model_int8_static.pt",
+        "log_mel_armstft.pt2",
+        "golden.npz",
+    }
+    assert manifest["models"]["int8_static"]["quantized_engine"] == "qnnpack"
+    assert manifest["models"]["log_mel_armstft"]["stage"] == "log_mel"
     assert manifest["models"]["fp32_armstft"]["stft_backend"] == "armstft"
     assert manifest["stft"]["models"] == ["fp32", "fp32_armstft"]
     fp32, int8 = manifest["models"]["fp32"]["tolerance"], manifest["models"]["int8"]["tolerance"]
@@ -61,7 +70,9 @@ def test_fast_variant_calls_the_armstft_operator() -> None:
     import armstft.faststft  # noqa: F401  (registers the operator the model calls)
 
     fast = torch.jit.load(str(DEFAULT_BUNDLE / "model_fp32_armstft.pt"))
-    assert "armstft::stft" in str(fast.graph) and "aten::stft" not in str(fast.graph)
+    # forward runs the fused log-mel operator, the exported stft stage the STFT operator; no aten::stft
+    assert "armstft::log_mel" in str(fast.graph) and "armstft::stft" in str(fast.stft.graph)
+    assert "aten::stft" not in str(fast.graph) + str(fast.stft.graph)
     aten = torch.jit.load(str(DEFAULT_BUNDLE / "model_fp32.pt"))
     assert "aten::stft" in str(aten.graph)
 
@@ -171,7 +182,9 @@ def test_the_exported_models_state_their_config() -> None:
     import armstft.faststft  # noqa: F401
 
     manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
-    for variant, entry in manifest["models"].items():
+    scripted = {v: e for v, e in manifest["models"].items() if e["file"].endswith(".pt")}
+    assert len(scripted) == 4  # the .pt2 program holds no attributes: its config is the STFT stage's check
+    for variant, entry in scripted.items():
         module = torch.jit.load(str(DEFAULT_BUNDLE / entry["file"]))
         stated = json.loads(module.armstft_config)
         backend = entry.get("stft_backend", "aten")

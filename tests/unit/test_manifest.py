@@ -116,7 +116,8 @@ def test_a_hundred_thousand_variants(run_cli, bundle_copy: Path) -> None:
 
 def test_more_variants_than_the_bound(run_cli, bundle_copy: Path) -> None:
     rewrite_manifest(
-        bundle_copy, lambda m: m["models"].update({f"v{i}": m["models"]["fp32"] for i in range(6)})
+        bundle_copy,
+        lambda m: m["models"].update({f"v{i}": m["models"]["fp32"] for i in range(9 - len(m["models"]))}),
     )
     verify_refuses(run_cli, bundle_copy, "models: expected 1..8 variants, got 9")
 
@@ -130,7 +131,8 @@ def test_a_hundred_thousand_cases(run_cli, bundle_copy: Path) -> None:
 
 def test_too_many_checks(run_cli, bundle_copy: Path) -> None:
     def many(m: dict) -> None:
-        m["models"].update({f"v{i}": dict(m["models"]["fp32"]) for i in range(5)})
+        # the most variants allowed (8) and two STFT-stage models: 128 cases x 10 checks
+        m["models"].update({f"v{i}": dict(m["models"]["fp32"]) for i in range(8 - len(m["models"]))})
         m["golden"]["cases"] = [f"c{i}" for i in range(128)]
 
     rewrite_manifest(bundle_copy, many)
@@ -177,5 +179,7 @@ def test_what_export_writes_is_accepted(tmp_path: Path) -> None:
 
     path = DEFAULT_BUNDLE / "manifest.json"
     manifest = parse_manifest(json.loads(path.read_text()), path)
-    assert list(manifest.variants) == ["fp32", "fp32_armstft", "int8"]
+    assert list(manifest.variants) == ["fp32", "fp32_armstft", "int8", "int8_static", "log_mel_armstft"]
+    assert manifest.variants["int8_static"].quantized_engine == "qnnpack"
+    assert manifest.variants["log_mel_armstft"].format == "exported_program"
     assert manifest.variants["int8"].tolerance.argmax_matches == "fp32"
