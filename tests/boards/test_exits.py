@@ -23,6 +23,13 @@ from tests.boards.test_ssh_path import on_board
 HANG = "sleep 3600"
 
 
+def _as_terminal_foreground() -> None:
+    """Ctrl-C reaches a terminal's foreground process with SIGINT at its default; a test run started in the
+    background by a non-interactive shell (CI's ``cmd &``) passes SIGINT on *ignored*, and Python keeps an
+    ignored SIGINT ignored: restore the default, as the terminal would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(board, tmp_path: Path, *args: str) -> subprocess.Popen:
     argv = [
         sys.executable, "-m", "harness.run", "--plain", "--ssh", f"root@127.0.0.1:{board.ssh_port}",
@@ -31,7 +38,13 @@ def start(board, tmp_path: Path, *args: str) -> subprocess.Popen:
     ]  # fmt: skip
     env = {**os.environ, "ARMSTFT_TEST_HANG_S": "3600"}
     return subprocess.Popen(
-        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_terminal_foreground,
     )
 
 
