@@ -139,23 +139,22 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     model = build_model(weights)
     fast = build_model(weights, backend="armstft")
     out.mkdir(parents=True, exist_ok=True)
-    for variant, module in {
+    scripted = {
         "fp32": script_frozen(model),
         "int8": script_frozen(quantize.dynamic_int8(model)),
         # the same weights with the front end on armstft's own operators (see armstft.faststft)
         "fp32_armstft": script_frozen(fast),
         # convolutions and head int8 too, on the armstft front end (armstft.quantize; loads with QNNPACK)
         "int8_static": script_frozen(quantize.static_int8(fast, quantize.calibration_clips(weights.config))),
-    }.items():
+    }
+    engines = {"int8_static": quantize.ENGINE}  # the variants loaded and run under a quantized engine
+    for variant, module in scripted.items():
         tsfile.save(module, out / f"model_{variant}.pt")
     pt2file.save(export_log_mel(fast, weights.config), out / "log_mel_armstft.pt2")
     # Golden outputs come from the files just written, loaded as verify loads them (the int8 engine too).
     with quantize.engine(quantize.ENGINE):
         loaded: dict[str, tuple[Any, str | None]] = {
-            "fp32": (torch.jit.load(str(out / "model_fp32.pt")), None),
-            "int8": (torch.jit.load(str(out / "model_int8.pt")), None),
-            "fp32_armstft": (torch.jit.load(str(out / "model_fp32_armstft.pt")), None),
-            "int8_static": (torch.jit.load(str(out / "model_int8_static.pt")), quantize.ENGINE),
+            v: (torch.jit.load(str(out / f"model_{v}.pt")), engines.get(v)) for v in scripted
         }
     loaded["log_mel_armstft"] = (torch.export.load(str(out / "log_mel_armstft.pt2")).module(), None)
     arrays: dict[str, np.ndarray] = {}
@@ -195,7 +194,7 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
                 "tolerance": quantize.STATIC_INT8_TOLERANCE,
                 "precision": "int8",
                 "quantization": "static int8, convolutions and Linear (FX graph mode, QNNPACK)",
-                "quantized_engine": quantize.ENGINE,
+                "quantized_engine": engines["int8_static"],
                 "stft_backend": "armstft",
             },
             "log_mel_armstft": {
