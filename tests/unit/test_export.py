@@ -215,7 +215,7 @@ def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
     code, err = _bundle_default_model(
         run_cli, tmp_path, json.dumps(StftConfig().to_dict()).replace("10.0", "NaN")
     )
-    assert code == 2 and "cfg.json: document: expected a JSON STFT config, got NaN" in err, err
+    assert code == 2 and "cfg.json: max_seconds: expected a JSON STFT config, got NaN" in err, err
 
 
 @pytest.mark.slow

@@ -238,10 +238,18 @@ def test_nan_or_inf_in_golden_data_is_refused(run_cli, bundle_copy: Path, key: s
     assert f"golden.npz: {key}[{where}]: expected finite values, got" in err, err
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant: str) -> None:
+@pytest.mark.parametrize(
+    ("constant", "why"),
+    [
+        ("NaN", "NaN (not standard JSON"),
+        ("Infinity", "Infinity (not standard JSON"),
+        ("-Infinity", "-Infinity (not standard JSON"),
+        ("1e400", "a number out of range (1e400)"),
+    ],
+)
+def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant: str, why: str) -> None:
     """Before: Python's json read `NaN`/`Infinity`, and a NaN/Infinity tolerance passed every fp32 golden
-    output shifted by +50."""
+    output shifted by +50; then they were refused as "document: ..." without naming the key."""
     rewrite_golden(
         bundle_copy,
         lambda a: a.update({k: v + np.float32(50) for k, v in a.items() if k.endswith(".out.fp32")}),
@@ -253,8 +261,9 @@ def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant:
     code, doc, err = run_cli("verify", str(bundle_copy))
     assert code == 2 and doc["ok"] is False
     assert (
-        f"manifest.json: document: expected standard JSON within the manifest's bounds, got {constant}" in err
-    )
+        "manifest.json: models.fp32.tolerance.atol: expected standard JSON within the manifest's bounds, "
+        f"got {why}" in err
+    ), err
 
 
 def test_a_tolerance_that_accepts_an_all_zero_output_is_refused(run_cli, bundle_copy: Path) -> None:
