@@ -139,13 +139,14 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     model = build_model(weights)
     fast = build_model(weights, backend="armstft")
     out.mkdir(parents=True, exist_ok=True)
+    static = quantize.static_int8(fast, quantize.calibration_clips(weights.config))
     scripted = {
         "fp32": script_frozen(model),
         "int8": script_frozen(quantize.dynamic_int8(model)),
         # the same weights with the front end on armstft's own operators (see armstft.faststft)
         "fp32_armstft": script_frozen(fast),
         # convolutions and head int8 too, on the armstft front end (armstft.quantize; loads with QNNPACK)
-        "int8_static": script_frozen(quantize.static_int8(fast, quantize.calibration_clips(weights.config))),
+        "int8_static": script_frozen(static),
     }
     engines = {"int8_static": quantize.ENGINE}  # the variants loaded and run under a quantized engine
     for variant, module in scripted.items():
@@ -191,7 +192,7 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
             },
             "int8_static": {
                 "file": "model_int8_static.pt",
-                "tolerance": quantize.STATIC_INT8_TOLERANCE,
+                "tolerance": quantize.static_int8_tolerance(static),
                 "precision": "int8",
                 "quantization": "static int8, convolutions and Linear (FX graph mode, QNNPACK)",
                 "quantized_engine": engines["int8_static"],
