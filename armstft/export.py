@@ -24,7 +24,7 @@ import torch
 import torchaudio
 
 import armstft
-from armstft import limits, pt2file, quantize, tsfile
+from armstft import asbuilt, limits, pt2file, quantize, tsfile
 from armstft.audio import check_audio
 from armstft.bundle import NAME, golden_key, write_manifest
 from armstft.config import StftConfig
@@ -260,6 +260,16 @@ def bundle_user_model(
             str(model_path), "file", "a TorchScript model (torch.jit.save)", type(err).__name__
         ) from None
     inputs = _read_inputs(inputs_path)
+    has_stft = config is not None and hasattr(module, "stft")
+    built = asbuilt.Built.read(asbuilt.graph_operators(module, ["stft"] if has_stft else []))
+    if built.static_int8:
+        raise InputError(
+            str(model_path),
+            "quantized_engine",
+            "a float or dynamic int8 model (`armstft bundle` cannot tell which engine static int8 weights "
+            "were packed for)",
+            f"static int8 ({built.evidence})",
+        )
     if config is not None and isinstance(getattr(module, "armstft_config", None), str):
         declared = declared_config(module.armstft_config, str(model_path))
         if declared is not None and declared.replace(stft_backend="aten") != config.replace(
@@ -274,7 +284,6 @@ def bundle_user_model(
     bounds = config or StftConfig()
     out.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    has_stft = config is not None and hasattr(module, "stft")
     cases = sorted(inputs)
     if not cases:
         raise InputError(str(inputs_path), "arrays", "at least one input array", "none")
@@ -292,7 +301,15 @@ def bundle_user_model(
         "armstft": armstft.__version__,
         "torch": str(torch.__version__),
         "torchaudio": str(torchaudio.__version__),
-        "models": {"fp32": {"file": "model_fp32.pt", "tolerance": {"atol": atol, "rtol": rtol}}},
+        "models": {
+            "fp32": {
+                "file": "model_fp32.pt",
+                "tolerance": {"atol": atol, "rtol": rtol},
+                # what the file is, read from its graph (armstft.asbuilt): verify checks the same reading
+                "precision": built.precision,
+                "stft_backend": built.stft_backend,
+            }
+        },
         "golden": {"file": "golden.npz", "cases": cases},
     }
     if config is not None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from armstft import limits, pt2file, strictjson
+from armstft import asbuilt, limits, pt2file, strictjson
 from armstft.bundle import Bundle, Manifest, Tolerance, golden_key, open_bundle, version_warnings
 from armstft.config import StftConfig
 from armstft.errors import ArmstftError, BundleError, describe
@@ -129,7 +129,8 @@ def has_programs(manifest: Manifest, names: list[str] | None = None) -> bool:
 
 def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) -> dict[str, Any]:
     """Send one variant's hashed bytes to the worker, in its format and under its quantized engine; a
-    ``.pt2`` is first checked to hold nothing ``torch.export.load`` would unpickle (armstft.pt2file)."""
+    ``.pt2`` is first checked to hold nothing ``torch.export.load`` would unpickle (armstft.pt2file).
+    The loaded graph's operators must match the variant's description (armstft.asbuilt)."""
     variant = bundle.manifest.variants[name]
     where = bundle.where(variant.file)
     data = bundle.data[variant.file]
@@ -149,6 +150,7 @@ def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) ->
         raise BundleError(where, "file", what, f"unloadable ({err.detail})") from None
     except WorkerStopped as err:
         raise BundleError(where, "load", f"to load within {worker.case_seconds:g} s", str(err)) from None
+    asbuilt.check(bundle.manifest, name, reply["operators"])
     return reply
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from armstft import asbuilt
 from armstft.sandbox import encode, receive_blocking, write_all
 
 PR_SET_PDEATHSIG = 1
@@ -118,7 +119,15 @@ class Handler:
             m for m in header.get("methods", []) if isinstance(getattr(module, m, None), torch.ScriptMethod)
         ]
         declared = getattr(module, "armstft_config", None)
-        return {"methods": methods, "armstft_config": declared if isinstance(declared, str) else None}, []
+        try:
+            operators = asbuilt.graph_operators(module, methods)
+        except Exception as err:  # a graph torch cannot print or inline: the model is not what it claims
+            raise Failure("load", f"graph unreadable ({type(err).__name__})") from None
+        return {
+            "methods": methods,
+            "armstft_config": declared if isinstance(declared, str) else None,
+            "operators": operators,
+        }, []
 
     def call(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         import torch
