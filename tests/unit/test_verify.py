@@ -458,3 +458,26 @@ def test_the_default_bundle_reads_as_described() -> None:
             variant.precision,
             variant.quantized_engine is not None,
         )
+
+
+@pytest.mark.parametrize("engine", [e for e in torch.backends.quantized.supported_engines if e != "none"])
+def test_the_committed_dynamic_int8_variant_holds_under_every_engine(engine: str) -> None:
+    """The dynamic int8 variant names no engine, so it runs on whatever a board defaults to (onednn on
+    torch's aarch64 wheel, qnnpack elsewhere, x86 here): every engine this torch has must stay within the
+    manifest's tolerance of the host's golden outputs and keep fp32's class. (The static variant is pinned
+    to the engine its weights were packed for, QNNPACK, and is run so in every verify.)"""
+    from armstft import quantize
+    from armstft.bundle import load_manifest
+    from armstft.verify import compare_outputs
+
+    manifest = load_manifest(DEFAULT_BUNDLE)
+    tol = manifest.variants["int8"].tolerance
+    with np.load(DEFAULT_BUNDLE / "golden.npz") as golden, quantize.engine(engine):
+        module = torch.jit.load(str(DEFAULT_BUNDLE / manifest.variants["int8"].file))
+        for case in manifest.cases:
+            with torch.inference_mode():
+                got = module(torch.from_numpy(golden[f"{case}.input"])).numpy()
+            want, fp32 = golden[f"{case}.out.int8"], golden[f"{case}.out.fp32"]
+            max_abs, _, problem = compare_outputs(got, want, tol)
+            assert problem is None, (engine, case, max_abs, problem)
+            assert np.array_equal(got.argmax(-1), fp32.argmax(-1)), (engine, case)
