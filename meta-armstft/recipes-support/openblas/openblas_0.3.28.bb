@@ -69,3 +69,10 @@ do_install() {
         OPENBLAS_CMAKE_DIR=${libdir}/cmake/openblas \
         OPENBLAS_PKGCONFIG_DIR=${libdir}/pkgconfig
 }
+
+# OpenBLAS installs the library as libopenblas_<core>p-r<version>.so (e.g. libopenblas_cortexa72p-r0.3.28.so)
+# with libopenblas.so.0 (the SONAME) and libopenblas.so linking to it. oe-core's -dev glob lib*.so would
+# take that real ELF (dev-elf) and leave a dangling libopenblas.so.0 in the runtime package, whose users'
+# library dependency would then land on -dev (dev-deps). -dev keeps only the link time libopenblas.so.
+FILES_SOLIBSDEV = "${libdir}/libopenblas${SOLIBSDEV}"
+FILES:${PN} += "${libdir}/libopenblas_*-r${PV}${SOLIBSDEV}"
