@@ -52,8 +52,11 @@ EXTRA_OEMAKE = "CC='${CC}' HOSTCC='${BUILD_CC}' AR='${AR}' RANLIB='${RANLIB}' \
                 TARGET=${OPENBLAS_TARGET} BINARY=${OPENBLAS_BINARY} \
                 NOFORTRAN=1 C_LAPACK=1 NO_STATIC=1 USE_THREAD=1 NUM_THREADS=${OPENBLAS_NUM_THREADS} \
                 ${PACKAGECONFIG_CONFARGS} \
-                COMMON_OPT='${CFLAGS}' EXTRALIB='${LDFLAGS}' \
+                COMMON_OPT='${CFLAGS}' \
                 PREFIX=${prefix}"
+# No EXTRALIB here: on make's command line it would override OpenBLAS's own EXTRALIB (-lm, -lpthread,
+# -lgomp), and the shared library's link test fails (undefined reference to cexpf). OpenBLAS's link
+# lines use $(LDFLAGS), which it never assigns: the LDFLAGS bitbake exports reach them.
 
 do_compile() {
     oe_runmake libs netlib shared
