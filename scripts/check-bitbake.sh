@@ -158,9 +158,9 @@ getvars() {  # getvars LOG VAR... : print VAR="..." lines as bitbake -e resolved
 envval() { sed -n "s/^\(export \)\{0,1\}$2=\"\(.*\)\"\$/\2/p" "$1" | head -1; }  # envval LOG VAR
 
 # --- 1. parse ------------------------------------------------------------------------------------
-# The first bitbake command in a new build directory computes another parse-cache key than every later
-# one (a whole cold parse was repeated by the next step). Reading the configuration alone costs seconds,
-# so do that first; the parse below then writes the cache every later step reads.
+# In a new build directory one early step parses everything a second time (another parse-cache key;
+# the cause is not found). Reading the configuration alone first costs seconds and once spared that
+# second parse (qemuarm64), once not (raspberrypi4-64): docs/yocto.md has the figures.
 timed config bitbake -e || true
 timed parse bitbake -p || fail=1
 warnings=$(grep -c '^WARNING:' "$build/parse.log" || true)
