@@ -3,7 +3,9 @@
 # come from this repository), print and assert what `bitbake -e` resolves for the image and for
 # python3-torch (tune flags, BLAS, package list, distro features, build dependencies, build-path
 # hygiene), resolve the whole task graph (`bitbake -g armstft-image`: the board software in it, no
-# graphics or audio stack), and run oe-core's yocto-check-layer on meta-armstft.
+# graphics or audio stack), run the first task of every recipe in both images' graphs
+# (`bitbake -k --runall=recipe_qa`: oe-core's recipe QA, which runs before do_fetch), and run
+# oe-core's yocto-check-layer on meta-armstft.
 #
 # Usage: scripts/check-bitbake.sh CHECKOUT [MACHINE [OVERLAY]]
 #   CHECKOUT  a directory holding bitbake/, openembedded-core/ and meta-openembedded/ (and
@@ -14,6 +16,13 @@
 #             The graph must then hold the -bin recipes instead of the source builds; python3-torch's
 #             -e checks and yocto-check-layer (neither depends on the overlay) are not repeated.
 # Without CHECKOUT (or ARMSTFT_BITBAKE_CHECKOUT) it prints why it skips and exits 0.
+#
+# Sources: local.conf names ${ARMSTFT_CACHE}/bitbake/premirror as a file:// PREMIRROR (nothing else is
+# reachable: BB_NO_NETWORK). Put there what can be had offline: bitbake git mirror tarballs
+# (git2_<host>.<path>.tar.gz, the BB_GENERATE_MIRROR_TARBALLS format) and downloaded files under their
+# own names. ARMSTFT_BITBAKE_UNPACK="RECIPE..." then runs do_fetch and do_unpack for those recipes
+# (bitbake checks SRCREV on its branch and tag, sha256sum, and that S exists).
+# ARMSTFT_BITBAKE_CHECK_LAYER=0 leaves out yocto-check-layer (its own two cold parses, the longest step).
 #
 # bitbake refuses to run as root: as root, set ARMSTFT_BITBAKE_USER (e.g. bb) and the script re-runs
 # itself as that user. Build directory: ARMSTFT_BITBAKE_BUILDDIR, default
@@ -53,7 +62,8 @@ if [[ $(id -u) -eq 0 ]]; then
     user=${ARMSTFT_BITBAKE_USER:-}
     [[ -n $user ]] || { echo "check-bitbake: error: bitbake refuses root; set ARMSTFT_BITBAKE_USER" >&2; exit 2; }
     exec runuser -u "$user" -- env ARMSTFT_BITBAKE_BUILDDIR="${ARMSTFT_BITBAKE_BUILDDIR:-}" \
-        ARMSTFT_CACHE="${ARMSTFT_CACHE:-}" bash "${BASH_SOURCE[0]}" "$checkout" "$machine" "$overlay"
+        ARMSTFT_CACHE="${ARMSTFT_CACHE:-}" ARMSTFT_BITBAKE_UNPACK="${ARMSTFT_BITBAKE_UNPACK:-}" \
+        ARMSTFT_BITBAKE_CHECK_LAYER="${ARMSTFT_BITBAKE_CHECK_LAYER:-1}" bash "${BASH_SOURCE[0]}" "$checkout" "$machine" "$overlay"
 fi
 
 # shellcheck source=lib/paths.sh
@@ -84,6 +94,7 @@ BB_NO_NETWORK = "1"
 CONNECTIVITY_CHECK_URIS = ""
 DL_DIR = "$cache/bitbake/downloads"
 SSTATE_DIR = "$cache/bitbake/sstate-$machine"
+PREMIRRORS:prepend = "git://.*/.* file://$cache/bitbake/premirror/ https?://.*/.* file://$cache/bitbake/premirror/ "
 BB_HASHSERVE = ""
 BB_SIGNATURE_HANDLER = "OEBasicHash"
 LICENSE_FLAGS_ACCEPTED = "synaptics-killswitch"
@@ -147,6 +158,10 @@ getvars() {  # getvars LOG VAR... : print VAR="..." lines as bitbake -e resolved
 envval() { sed -n "s/^\(export \)\{0,1\}$2=\"\(.*\)\"\$/\2/p" "$1" | head -1; }  # envval LOG VAR
 
 # --- 1. parse ------------------------------------------------------------------------------------
+# In a new build directory one early step parses everything a second time (another parse-cache key;
+# the cause is not found). Reading the configuration alone first costs seconds and once spared that
+# second parse (qemuarm64), once not (raspberrypi4-64): docs/yocto.md has the figures.
+timed config bitbake -e || true
 timed parse bitbake -p || fail=1
 warnings=$(grep -c '^WARNING:' "$build/parse.log" || true)
 ours=$(grep '^WARNING:' "$build/parse.log" | grep -cE "$repo/|armstft" || true)
@@ -202,10 +217,26 @@ if [[ -z $overlay ]]; then
         for patch in 0001-pyproject.toml 0002-macros.h.in; do
             envval "$log" SRC_URI | grep -qF -- "file://$patch" || { note "  SRC_URI lacks $patch*.patch"; fail=1; }
         done
+        # issue #19: the NumPy check runs at configure time; -g1 instead of -g
+        envval "$log" SRC_URI | grep -qF -- "file://armstft-require-numpy.cmake" ||
+            { note "  SRC_URI lacks armstft-require-numpy.cmake"; fail=1; }
+        for v in OECMAKE_C_FLAGS OECMAKE_CXX_FLAGS; do
+            envval "$log" "$v" | grep -qw -- -g1 || { note "  $v lacks -g1"; fail=1; }
+        done
     else
         fail=1
     fi
-    timed env-openblas bitbake -e openblas && getvars "$build/env-openblas.log" OPENBLAS_TARGET PACKAGECONFIG
+    if timed env-openblas bitbake -e openblas; then
+        log=$build/env-openblas.log
+        getvars "$log" OPENBLAS_TARGET PACKAGECONFIG FILES:openblas-dev
+        # the real library (libopenblas_<core>p-r<PV>.so) belongs in openblas, only the link-time .so in -dev
+        envval "$log" FILES:openblas-dev | grep -qE '(^| )/usr/lib/lib\*\.so( |$)' &&
+            { note "  FILES:openblas-dev takes every lib*.so (the real library too)"; fail=1; }
+        envval "$log" FILES:openblas | grep -qF -- "/usr/lib/libopenblas_*-r" ||
+            { note "  FILES:openblas lacks the real library libopenblas_*-r<PV>.so"; fail=1; }
+    else
+        fail=1
+    fi
 fi
 
 # --- 3. task graph ---------------------------------------------------------------------------------
@@ -236,10 +267,44 @@ else
     fail=1
 fi
 
-# --- 4. yocto-check-layer --------------------------------------------------------------------------
+# --- 4. the first task of every recipe: do_recipe_qa -----------------------------------------------
+# insane.bbclass runs it before do_fetch (recipe naming, SRC_URI without unstable GitHub/GitLab
+# archives or ${PN}, and the metadata checks WARN_QA/ERROR_QA name). It needs no source, so it is the
+# one task every recipe of both images can run offline; -k runs it for all of them, not just up to the
+# first failure.
+timed recipe-qa bitbake -k --runall=recipe_qa armstft-image armstft-image-dev || fail=1
+grep -E '^NOTE: Tasks Summary|^ERROR: [^ ]+ do_recipe_qa|^ERROR: .*QA Issue|^(WARNING|ERROR): .*(armstft|torch)' \
+    "$build/recipe-qa.log" | sed 's/^/  /' | tee -a "$summary" || true
+qa_failed=$(grep -cE '^ERROR: Task .*do_recipe_qa.* failed' "$build/recipe-qa.log" || true)
+note "  do_recipe_qa failures: $qa_failed"
+
+# --- 5. fetch and unpack what the premirror holds -----------------------------------------------------
+# do_patch cannot run here: it needs quilt-native (PATCHTOOL), whose source tarball is not on this machine.
+unpack=${ARMSTFT_BITBAKE_UNPACK:-}
+if [[ -n $unpack ]]; then
+    # shellcheck disable=SC2086 # a list of recipe names
+    timed unpack bitbake -k -c unpack $unpack || fail=1
+    grep -E '^NOTE: Tasks Summary|^ERROR: ' "$build/unpack.log" | sed 's/^/  /' | tee -a "$summary" || true
+    for r in $unpack; do
+        s_dir=$(bitbake -e "$r" 2>/dev/null | sed -n 's/^S="\(.*\)"$/\1/p')
+        if [[ -n $s_dir && -d $s_dir ]]; then
+            note "  $r: S=${s_dir#"$build"/} ($(find "$s_dir" -type f | wc -l) files)"
+        else
+            note "  $r: S missing after do_unpack: '$s_dir'"
+            fail=1
+        fi
+    done
+    wait_for_server_exit "$PWD"
+else
+    note "do_fetch/do_unpack: skipped (set ARMSTFT_BITBAKE_UNPACK to recipes whose sources are in $cache/bitbake/premirror)"
+fi
+
+# --- 6. yocto-check-layer --------------------------------------------------------------------------
 # In a build directory of its own: the tool adds the layer and its dependencies to a bblayers.conf
 # holding only oe-core, and compares world signatures with and without it (oe-core's default distro).
-if [[ -z $overlay ]]; then
+if [[ ${ARMSTFT_BITBAKE_CHECK_LAYER:-1} == 0 ]]; then
+    note "yocto-check-layer: skipped (ARMSTFT_BITBAKE_CHECK_LAYER=0)"
+elif [[ -z $overlay ]]; then
     ycl=$build/check-layer
     mkdir -p "$ycl/conf"
     {

@@ -39,7 +39,8 @@ DEPENDS += "libeigen \
 # from a source mirror. The checksum is the one conda-forge's pytorch-cpu feedstock pins for v2.9.1.
 SRC_URI = "https://github.com/pytorch/pytorch/releases/download/v${PV}/pytorch-v${PV}.tar.gz \
            file://0001-pyproject.toml-accept-the-distribution-s-setuptools.patch \
-           file://0002-macros.h.in-record-compiler-and-flags-given-by-the-bu.patch"
+           file://0002-macros.h.in-record-compiler-and-flags-given-by-the-bu.patch \
+           file://armstft-require-numpy.cmake"
 SRC_URI[sha256sum] = "e17504700ebc4c87f9b57059df1c4d790b769458c04db144c7a92aea90f2c92b"
 
 S = "${UNPACKDIR}/pytorch-v${PV}"
@@ -138,14 +139,25 @@ TORCH_C_COMPAT_FLAGS = "-Wno-error=incompatible-pointer-types"
 TORCH_RECORDED_CXX_COMPILER = "${TARGET_PREFIX}g++"
 TORCH_RECORDED_CXX_FLAGS = "${TORCH_TUNE_CCARGS}"
 
+# Debug information: oe-core's default -g makes libtorch_cpu enormous and its link slow (and the -dbg
+# package with it); -g1 keeps what backtraces need (functions, line tables) without types and locals.
+DEBUG_LEVELFLAG = "-g1"
+
 # ---- parallelism -----------------------------------------------------------------------------------
 # Some ATen translation units need about 4 GB of RAM each: cap setup.py's MAX_JOBS by the memory
 # available when the task runs (computed in shell so it does not change the task signature).
 TORCH_MB_PER_JOB ?= "4096"
+TORCH_TARGET_NUMPY_INCDIR = "${STAGING_DIR_HOST}${PYTHON_SITEPACKAGES_DIR}/numpy/_core/include"
 
 # Values setup.py cannot pass through its environment filter go into the toolchain file as cache
 # entries: the BLAS choice (again, explicitly), where OpenBLAS is, the host protoc, and the target's
 # NumPy headers (the native ones describe the build host).
+# NumPy: setup.py passes -DPython_NumPy_INCLUDE_DIR= with the build host's numpy on CMake's command
+# line, and a command-line cache entry wins over a plain CACHE set() in the toolchain file, so the
+# toolchain file FORCEs the target's. PyTorch's dependency scan only warns when NumPy is not found and
+# builds without it: armstft-require-numpy.cmake (run at the end of the top-level CMakeLists.txt through
+# CMAKE_PROJECT_Torch_INCLUDE) stops configuring unless USE_NUMPY is ON with these headers, and
+# do_compile:append checks that this check ran.
 # protobuf: meta-oe's target protobuf is built without protoc, so its CMake package exports no
 # protobuf::protoc and sets no PROTOBUF_LIBRARY; 2.9.1's cmake/public/protobuf.cmake then stops
 # ("found protobuf with old style targets, but could not find targets"). protobuf's module-compatible
@@ -161,7 +173,9 @@ set(protobuf_MODULE_COMPATIBLE ON CACHE BOOL "FindProtobuf variables from protob
 set(Protobuf_PROTOC_EXECUTABLE "${STAGING_BINDIR_NATIVE}/protoc" CACHE FILEPATH "host protoc")
 set(TORCH_RECORDED_CXX_COMPILER "${TORCH_RECORDED_CXX_COMPILER}" CACHE STRING "compiler in torch.__config__")
 set(TORCH_RECORDED_CXX_FLAGS "${TORCH_RECORDED_CXX_FLAGS}" CACHE STRING "flags in torch.__config__")
-set(Python_NumPy_INCLUDE_DIR "${STAGING_DIR_HOST}${PYTHON_SITEPACKAGES_DIR}/numpy/_core/include" CACHE PATH "")
+set(ARMSTFT_TARGET_NUMPY_INCLUDE_DIR "${TORCH_TARGET_NUMPY_INCDIR}" CACHE PATH "the target's NumPy headers")
+set(Python_NumPy_INCLUDE_DIR "${TORCH_TARGET_NUMPY_INCDIR}" CACHE PATH "NumPy headers" FORCE)
+set(CMAKE_PROJECT_Torch_INCLUDE "${UNPACKDIR}/armstft-require-numpy.cmake")
 EOF_TORCH
 }
 
@@ -169,12 +183,23 @@ do_compile:prepend() {
     jobs=$(echo "${PARALLEL_MAKE}" | sed -n 's/.*-j *\([0-9][0-9]*\).*/\1/p')
     jobs=${jobs:-1}
     mem_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-    # expr, not $((...)): bitbake's shell parser does not understand arithmetic expansion
-    by_mem=$(expr "$mem_mb" / ${TORCH_MB_PER_JOB})
-    [ "$by_mem" -ge 1 ] || by_mem=1
-    [ "$by_mem" -lt "$jobs" ] && jobs=$by_mem
+    # Jobs that fit in memory, at least 1, computed by awk, which exits 0 whatever the quotient: not
+    # expr, which exits 1 when the quotient is 0 (under TORCH_MB_PER_JOB available) and so ends the task
+    # (bitbake runs shell tasks with set -e), and not $((...)), which bitbake's shell parser rejects.
+    by_mem=$(awk -v mem="$mem_mb" -v per="${TORCH_MB_PER_JOB}" 'BEGIN { n = int(mem / per); if (n < 1) n = 1; print n }')
+    if [ "$by_mem" -lt "$jobs" ]; then
+        jobs=$by_mem
+    fi
     export MAX_JOBS=$jobs
     bbnote "python3-torch: MAX_JOBS=$MAX_JOBS (${TORCH_MB_PER_JOB} MB per job, $mem_mb MB available)"
+}
+
+# The configure step ran armstft-require-numpy.cmake and ended with NumPy support on (see above).
+do_compile:append() {
+    cache=${PEP517_SOURCE_PATH}/build/CMakeCache.txt
+    grep -q '^USE_NUMPY:BOOL=ON$' "$cache" || bbfatal "python3-torch: $cache: USE_NUMPY: expected ON"
+    grep -q '^ARMSTFT_NUMPY_CHECKED:INTERNAL=.' "$cache" ||
+        bbfatal "python3-torch: $cache: armstft-require-numpy.cmake did not run (CMAKE_PROJECT_Torch_INCLUDE)"
 }
 
 # Build paths the wheel would carry into the packages (package QA "buildpaths"): setup.py lists the

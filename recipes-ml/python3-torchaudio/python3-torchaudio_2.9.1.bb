@@ -11,11 +11,13 @@ LICENSE = "BSD-2-Clause"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=570eef9ba0d4b42e6e7be2b2ca31f13c"
 CVE_PRODUCT = "torchaudio"
 
-# GitHub's tag archive; the checksum is the one conda-forge's torchaudio feedstock pins for v2.9.1.
-SRC_URI = "https://github.com/pytorch/audio/archive/refs/tags/v${PV}.tar.gz;downloadfilename=torchaudio-${PV}.tar.gz"
-SRC_URI[sha256sum] = "590492c90552959b3df6f601eb733135064bf2d9e53c516adcf6845a4e545662"
-
-S = "${UNPACKDIR}/audio-${PV}"
+# The git repository at the v2.9.1 tag (release branch release/2.9). Not GitHub's generated tag
+# archive: do_recipe_qa rejects those (src-uri-bad, "unstable GitHub/GitLab archives"), and torchaudio
+# publishes no source archive on PyPI. SRCREV is the commit the tag names; the same commit is the
+# git_version that PyPI's torchaudio 2.9.1 wheels record (docs/yocto.md). With tag= the fetcher also
+# checks, in the clone, that the tag still resolves to SRCREV.
+SRC_URI = "git://github.com/pytorch/audio.git;protocol=https;branch=release/2.9;tag=v${PV}"
+SRCREV = "a224ab24a7f4797f6707051257265e223e12576f"
 
 inherit python3-dir
 
@@ -29,7 +31,7 @@ do_install() {
     install -d ${D}${PYTHON_SITEPACKAGES_DIR}
     cp -R --no-preserve=ownership "$src" ${D}${PYTHON_SITEPACKAGES_DIR}/torchaudio
     rm -rf ${D}${PYTHON_SITEPACKAGES_DIR}/torchaudio/csrc
-    printf "__version__ = '%s'\ngit_version = 'v%s'\n" "${PV}" "${PV}" \
+    printf "__version__ = '%s'\ngit_version = '%s'\n" "${PV}" "${SRCREV}" \
         > ${D}${PYTHON_SITEPACKAGES_DIR}/torchaudio/version.py
     # Minimal distribution metadata so importlib.metadata.version("torchaudio") answers on the board.
     distinfo=${D}${PYTHON_SITEPACKAGES_DIR}/torchaudio-${PV}.dist-info

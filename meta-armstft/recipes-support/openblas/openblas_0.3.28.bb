@@ -52,8 +52,11 @@ EXTRA_OEMAKE = "CC='${CC}' HOSTCC='${BUILD_CC}' AR='${AR}' RANLIB='${RANLIB}' \
                 TARGET=${OPENBLAS_TARGET} BINARY=${OPENBLAS_BINARY} \
                 NOFORTRAN=1 C_LAPACK=1 NO_STATIC=1 USE_THREAD=1 NUM_THREADS=${OPENBLAS_NUM_THREADS} \
                 ${PACKAGECONFIG_CONFARGS} \
-                COMMON_OPT='${CFLAGS}' EXTRALIB='${LDFLAGS}' \
+                COMMON_OPT='${CFLAGS}' \
                 PREFIX=${prefix}"
+# No EXTRALIB here: on make's command line it would override OpenBLAS's own EXTRALIB (-lm, -lpthread,
+# -lgomp), and the shared library's link test fails (undefined reference to cexpf). OpenBLAS's link
+# lines use $(LDFLAGS), which it never assigns: the LDFLAGS bitbake exports reach them.
 
 do_compile() {
     oe_runmake libs netlib shared
@@ -69,3 +72,10 @@ do_install() {
         OPENBLAS_CMAKE_DIR=${libdir}/cmake/openblas \
         OPENBLAS_PKGCONFIG_DIR=${libdir}/pkgconfig
 }
+
+# OpenBLAS installs the library as libopenblas_<core>p-r<version>.so (e.g. libopenblas_cortexa72p-r0.3.28.so)
+# with libopenblas.so.0 (the SONAME) and libopenblas.so linking to it. oe-core's -dev glob lib*.so would
+# take that real ELF (dev-elf) and leave a dangling libopenblas.so.0 in the runtime package, whose users'
+# library dependency would then land on -dev (dev-deps). -dev keeps only the link time libopenblas.so.
+FILES_SOLIBSDEV = "${libdir}/libopenblas${SOLIBSDEV}"
+FILES:${PN} += "${libdir}/libopenblas_*-r${PV}${SOLIBSDEV}"
