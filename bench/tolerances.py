@@ -1,5 +1,5 @@
 """Measure how far the bundle's outputs move for reasons other than a broken device, to justify the
-tolerances written into every manifest (armstft/export.py).
+tolerances written into every manifest (armstft/host/export.py).
 
     python bench/tolerances.py [--weights models/default-weights.pt]
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from armstft.export import build_model, golden_inputs, load_weights, script_frozen
-from armstft.quantize import dynamic_int8
+from armstft.host.export import build_model, golden_inputs, load_weights, script_frozen
+from armstft.nn.quantize import dynamic_int8
 
 
 def main() -> None:

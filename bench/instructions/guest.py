@@ -168,7 +168,7 @@ def log_mel_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dic
 def model_calls(x: torch.Tensor, models: Path | None) -> dict:
     if models is None:
         return {}
-    from armstft import quantize
+    from armstft.nn import quantize
 
     calls = {}
     for impl, (name, _, engine) in MODEL_VARIANTS.items():

@@ -169,7 +169,8 @@ def prepare_models(dest: Path) -> Path:
     frozen): ATen and armstft front ends, dynamic int8 (Linear) and static int8 (convolutions too)."""
     import torch
 
-    from armstft import export, quantize
+    from armstft.host import export
+    from armstft.nn import quantize
 
     weights = export.load_weights(REPO / "models" / "default-weights.pt")
     dest.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from armstft.audio import check_audio
-from armstft.config import StftConfig
-from armstft.errors import InputError
+from armstft.audio.clips import check_audio
+from armstft.core.config import StftConfig
+from armstft.core.errors import InputError
 from tests.unit.conftest import DEFAULT_BUNDLE, rehash, rewrite_manifest, run_measured
 
 CONFIG = StftConfig()
@@ -50,7 +50,7 @@ def test_check_audio_accepts_and_batches() -> None:
 
 
 def test_run_classifies_a_wav(run_cli, tmp_path: Path) -> None:
-    from armstft.synth import make_clip
+    from armstft.audio.synth import make_clip
 
     clip = make_clip("chirp", np.random.default_rng(7))
     pcm = (np.clip(clip, -1, 1) * 32767).astype("<i2")
@@ -103,7 +103,7 @@ def test_run_rejects_unknown_suffix_and_missing_file(run_cli, tmp_path: Path) ->
 
 
 def _pcm(seconds: float = 1.0, label: str = "chirp") -> bytes:
-    from armstft.synth import make_clip
+    from armstft.audio.synth import make_clip
 
     clip = make_clip(label, np.random.default_rng(7), seconds=seconds)
     return (np.clip(clip, -1, 1) * 32767).astype("<i2").tobytes()
@@ -125,7 +125,7 @@ def _wav(
     align = channels * bits // 8
     fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * align, align, bits)
     if tag == 0xFFFE:
-        from armstft.wav import PCM_GUID
+        from armstft.audio.wav import PCM_GUID
 
         fmt += struct.pack("<HHI", 22, bits, 4) + (guid if guid is not None else PCM_GUID)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + extra_chunks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from armstft import limits
+from armstft.core import bounds
 from tests.unit.conftest import rehash, verify_refuses
 from tests.unit.fswatch import Watch
 
@@ -82,7 +82,7 @@ def test_a_file_over_its_limit_is_refused_before_it_is_opened(run_cli, bundle_co
     """A 300 MiB model (sparse: no disk needed) is refused from lstat; inotify shows it was never opened."""
     model = bundle_copy / "model_int8.pt"
     with model.open("r+b") as stream:
-        stream.truncate(limits.MODEL_FILE_MAX_BYTES + 1)
+        stream.truncate(bounds.MODEL_FILE_MAX_BYTES + 1)
     with Watch(bundle_copy) as watch:
         verify_refuses(
             run_cli, bundle_copy, "model_int8.pt: size: expected at most 256 MiB, got 268435457 bytes"
@@ -93,7 +93,7 @@ def test_a_file_over_its_limit_is_refused_before_it_is_opened(run_cli, bundle_co
 def test_all_files_together_over_the_bundle_limit(run_cli, bundle_copy: Path) -> None:
     for name in ("model_fp32.pt", "model_int8.pt"):
         with (bundle_copy / name).open("r+b") as stream:
-            stream.truncate(limits.MODEL_FILE_MAX_BYTES - 1)
+            stream.truncate(bounds.MODEL_FILE_MAX_BYTES - 1)
     with Watch(bundle_copy) as watch:
         verify_refuses(run_cli, bundle_copy, "bundle: files: expected at most 384 MiB together, got")
         opened = {name for name, kind in watch.events() if kind == "open" and name}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from armstft.config import StftConfig
-from armstft.errors import InputError
+from armstft.core.config import StftConfig
+from armstft.core.errors import InputError
 
 
 def test_round_trip_through_json() -> None:

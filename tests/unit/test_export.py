@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from armstft.export import export_bundle, exporting_host
+from armstft.host.export import export_bundle, exporting_host
 from tests.unit.conftest import DEFAULT_BUNDLE, DEFAULT_WEIGHTS
 
 
@@ -86,8 +86,8 @@ def test_int8_variant_is_quantized() -> None:
 
 def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
     """A user's own TorchScript model + inputs → bundle → verify passes; STFT stage checked with a config."""
-    from armstft.config import StftConfig
-    from armstft.model import StftClassifier
+    from armstft.core.config import StftConfig
+    from armstft.nn.model import StftClassifier
 
     config = StftConfig(n_fft=400, hop_length=160, win_length=400, n_mels=32)
     model = torch.jit.script(StftClassifier(config, n_classes=3).eval())
@@ -178,7 +178,7 @@ def test_a_fresh_export_is_byte_identical_to_the_committed_bundle(tmp_path: Path
 
 
 def test_the_exported_models_state_their_config() -> None:
-    """What verify checks the manifest's config against (armstft.model keeps it through freezing)."""
+    """What verify checks the manifest's config against (armstft.nn.model keeps it through freezing)."""
     import armstft.faststft  # noqa: F401
 
     manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
@@ -203,14 +203,14 @@ def _bundle_default_model(run_cli, tmp_path: Path, config_text: str) -> tuple[in
 
 
 def test_user_bundle_refuses_a_config_the_model_was_not_built_with(run_cli, tmp_path: Path) -> None:
-    from armstft.config import StftConfig
+    from armstft.core.config import StftConfig
 
     code, err = _bundle_default_model(run_cli, tmp_path, json.dumps(StftConfig(sample_rate=8000).to_dict()))
     assert code == 2 and "model_fp32.pt: armstft_config: expected the config given" in err, err
 
 
 def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
-    from armstft.config import StftConfig
+    from armstft.core.config import StftConfig
 
     code, err = _bundle_default_model(
         run_cli, tmp_path, json.dumps(StftConfig().to_dict()).replace("10.0", "NaN")
@@ -221,7 +221,8 @@ def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_export_bytes_do_not_depend_on_the_clone_folder(tmp_path: Path) -> None:
     """The same sources in two folders export the same bytes: no host path inside the TorchScript files
-    (torch.jit.save's debug records name the exporting clone's files; armstft.tsfile leaves them out)."""
+    (torch.jit.save's debug records name the exporting clone's files; armstft.bundle.tsfile leaves them
+    out)."""
     import shutil
     import subprocess
     import sys

@@ -44,14 +44,15 @@ import numpy as np
 import pytest
 import torch
 
-from armstft.bundle import golden_key, sha256_bytes
+from armstft.audio.reference import stft64_config
+from armstft.audio.wav import PCM_GUID
+from armstft.bundle.hashing import sha256_bytes
+from armstft.bundle.manifest import golden_key
 from armstft.cli import main
-from armstft.config import StftConfig
-from armstft.export import script_frozen
-from armstft.frontend import make_frontend
-from armstft.quantize import dynamic_int8
-from armstft.reference import stft64_config
-from armstft.wav import PCM_GUID
+from armstft.core.config import StftConfig
+from armstft.host.export import script_frozen
+from armstft.nn.frontend import make_frontend
+from armstft.nn.quantize import dynamic_int8
 from tests.unit.conftest import REPO, strict_json
 
 CASES = int(os.environ.get("ARMSTFT_FUZZ_CASES", "2000"))

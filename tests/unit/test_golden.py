@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from armstft import limits
+from armstft.core import bounds
 from tests.unit.conftest import (
     DEFAULT_BUNDLE,
     golden_arrays,
@@ -49,7 +49,7 @@ def _golden_with_bomb(path: Path, name: str, size: int) -> None:
 def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
     out = {}
-    over = limits.GOLDEN_MEMBER_MAX_BYTES + (1 << 20)  # just over the limit: enough to show the refusal
+    over = bounds.GOLDEN_MEMBER_MAX_BYTES + (1 << 20)  # just over the limit: enough to show the refusal
     for kind, name, size in (("unused", "bomb.npy", BOMB_BYTES), ("named", "tone.out.fp32.npy", over)):
         out[kind] = folder / f"{kind}.npz"
         _golden_with_bomb(out[kind], name, size)
@@ -136,8 +136,8 @@ def test_a_golden_with_sixty_thousand_members_is_refused_from_its_end_record(
             archive.writestr(f"m{i}.npy", b"")
     (bundle_copy / "golden.npz").write_bytes(out.getvalue())
     rehash(bundle_copy, "golden.npz")
-    from armstft.bundle import load_manifest
-    from armstft.golden import EXTRA_MEMBERS_NAMED
+    from armstft.bundle.golden import EXTRA_MEMBERS_NAMED
+    from armstft.bundle.manifest import load_manifest
 
     bound = len(load_manifest(bundle_copy).golden_members()) + EXTRA_MEMBERS_NAMED
     code, _, err = run_cli("verify", str(bundle_copy))

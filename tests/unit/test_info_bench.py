@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from armstft.info import blas_backend, build_setting, cpu_info
+from armstft.nn.runtime import blas_backend, build_setting, cpu_info
 from tests.unit.conftest import DEFAULT_BUNDLE
 
 AARCH64_CPUINFO = """processor\t: 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from armstft import limits
+from armstft.core import bounds
 from tests.unit.conftest import rewrite_manifest, verify_refuses
 
 
@@ -31,7 +31,7 @@ def test_nesting_a_thousand_deep(run_cli, bundle_copy: Path) -> None:
 
 def test_nesting_just_over_the_bound(run_cli, bundle_copy: Path) -> None:
     rewrite_manifest(bundle_copy, lambda m: m.update(training={"a": [[[[[[[[1]]]]]]]]}))
-    verify_refuses(run_cli, bundle_copy, f"nesting 10 deep (at most {limits.JSON_MAX_DEPTH})")
+    verify_refuses(run_cli, bundle_copy, f"nesting 10 deep (at most {bounds.JSON_MAX_DEPTH})")
 
 
 def test_a_five_thousand_digit_integer(run_cli, bundle_copy: Path) -> None:
@@ -156,7 +156,7 @@ def test_a_lone_surrogate(run_cli, bundle_copy: Path) -> None:
 def test_a_manifest_over_its_size_limit_is_refused_before_reading(run_cli, bundle_copy: Path) -> None:
     path = bundle_copy / "manifest.json"
     with path.open("ab") as stream:
-        stream.truncate(limits.MANIFEST_MAX_BYTES + 1)
+        stream.truncate(bounds.MANIFEST_MAX_BYTES + 1)
     verify_refuses(run_cli, bundle_copy, "manifest.json: size: expected at most 1 MiB, got 1048577 bytes")
 
 
@@ -174,7 +174,7 @@ def test_not_an_object(run_cli, bundle_copy: Path, document: str) -> None:
 def test_what_export_writes_is_accepted(tmp_path: Path) -> None:
     """write_manifest re-reads what it wrote with the strict schema (so export can never write a bundle
     that verify refuses)."""
-    from armstft.bundle import parse_manifest
+    from armstft.bundle.manifest import parse_manifest
     from tests.unit.conftest import DEFAULT_BUNDLE
 
     path = DEFAULT_BUNDLE / "manifest.json"

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 import armstft.faststft  # noqa: F401  (registers armstft::log_mel, which the program calls)
-from armstft import export, pt2file
-from armstft.errors import BundleError
+from armstft.bundle import pt2file
+from armstft.core.errors import BundleError
+from armstft.host import export
 from tests.unit.conftest import DEFAULT_BUNDLE, DEFAULT_WEIGHTS, rehash, verify_refuses
 
 PT2 = "log_mel_armstft.pt2"

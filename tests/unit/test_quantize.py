@@ -1,4 +1,4 @@
-"""armstft.quantize: the static int8 variant quantizes the convolutions, keeps the float front end and the
+"""armstft.nn.quantize: the static int8 variant quantizes the convolutions, keeps the float front end and the
 model's stage methods, and predicts fp32's class on every golden case within its stated tolerance."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from armstft import export, quantize
+from armstft.host import export
+from armstft.nn import quantize
 from tests.unit.conftest import DEFAULT_WEIGHTS
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from armstft.config import PAD_MODES, WINDOWS, StftConfig
-from armstft.frontend import make_frontend
-from armstft.reference import peak_relative_error, stft64, window64
+from armstft.audio.reference import peak_relative_error, stft64, window64
+from armstft.core.config import PAD_MODES, WINDOWS, StftConfig
+from armstft.nn.frontend import make_frontend
 
 TOLERANCE = 1e-5
 
@@ -35,7 +35,7 @@ def test_reference_matches_direct_dft() -> None:
 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_reference_windows_match_torch_periodic(window: str) -> None:
-    from armstft.frontend import make_window
+    from armstft.nn.frontend import make_window
 
     np.testing.assert_allclose(window64(window, 400), make_window(window, 400).double().numpy(), atol=1e-6)
 

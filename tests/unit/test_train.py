@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from armstft.config import StftConfig
-from armstft.synth import LABELS, make_dataset
-from armstft.train import TARGET_ACCURACY
+from armstft.audio.synth import LABELS, make_dataset
+from armstft.core.config import StftConfig
+from armstft.host.train import TARGET_ACCURACY
 
 
 def test_synthetic_dataset_is_seeded_and_balanced() -> None:
@@ -28,7 +28,7 @@ def test_training_script_reaches_target_accuracy(tmp_path: Path) -> None:
     """The script as a user runs it, in its own process (it sets torch's global thread/determinism state)."""
     out = tmp_path / "w.pt"
     proc = subprocess.run(
-        [sys.executable, "-m", "armstft.train", "--out", str(out)],
+        [sys.executable, "-m", "armstft.host.train", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,

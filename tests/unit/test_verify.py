@@ -46,7 +46,7 @@ def test_tampered_model_fails_naming_the_file(run_cli, bundle_copy: Path) -> Non
     assert doc["ok"] is False and "model_fp32.pt: sha256: expected" in doc["error"]
     assert err.strip().splitlines()[-1].startswith("armstft: error: ")
     assert "model_fp32.pt" in err and "Traceback" not in err
-    from armstft.bundle import sha256_bytes
+    from armstft.bundle.hashing import sha256_bytes
 
     want = json.loads((bundle_copy / "manifest.json").read_text())["files"]["model_fp32.pt"]
     got = sha256_bytes(model.read_bytes())
@@ -55,7 +55,7 @@ def test_tampered_model_fails_naming_the_file(run_cli, bundle_copy: Path) -> Non
 
 def test_hash_message_shows_where_two_digests_part() -> None:
     """Digests alike in their first 16 hex digits used to read the same ("383ed39bfcf72304…" twice)."""
-    from armstft.bundle import digest_difference
+    from armstft.bundle.hashing import digest_difference
 
     want = "383ed39bfcf72304" + "0" * 48
     got = "383ed39bfcf72304" + "1" + "0" * 47
@@ -72,7 +72,7 @@ def test_missing_file(run_cli, bundle_copy: Path) -> None:
 
 def test_corrupt_file_with_matching_hash_is_refused_at_load(run_cli, bundle_copy: Path) -> None:
     """A file replaced *and* re-hashed (e.g. a broken copy step that also rewrote the manifest)."""
-    from armstft.bundle import sha256_file
+    from armstft.bundle.hashing import sha256_file
 
     model = bundle_copy / "model_int8.pt"
     model.write_bytes(b"this is not a TorchScript archive")
@@ -355,8 +355,8 @@ class Plain(torch.nn.Module):
 
 def test_a_user_model_that_states_no_config_is_verified_with_a_warning(run_cli, tmp_path: Path) -> None:
     """What cannot be checked is said: sample rate, mel bands... only a model's own statement confirms."""
-    from armstft.config import StftConfig
-    from armstft.model import StftClassifier
+    from armstft.core.config import StftConfig
+    from armstft.nn.model import StftClassifier
 
     config = StftConfig(n_fft=256, hop_length=128, win_length=256, n_mels=16, max_seconds=1.0)
     torch.manual_seed(0)
