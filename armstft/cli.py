@@ -16,6 +16,7 @@ from typing import Any
 
 from armstft.core import bounds
 from armstft.core.errors import ArmstftError, shown
+from armstft.device.benchsettings import BenchSettings
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -87,7 +88,7 @@ def _threads(text: str) -> tuple[int, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from armstft.device.bench import BenchSettings, run_bench
+    from armstft.device.bench import run_bench
 
     base = BenchSettings.quick() if args.quick else BenchSettings()
     settings = BenchSettings(
@@ -171,13 +172,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=Path("bench.json"), help="JSON results, rewritten after each case"
     )
-    p.add_argument("--seconds", type=float, help="time budget per case (default 2, --quick 0.5)")
-    p.add_argument("--iterations", type=int, help="iterations per case (default 200, --quick 20)")
-    p.add_argument("--warmup", type=int, help="warm-up calls per case (default 3)")
-    p.add_argument("--threads", type=_threads, help="thread counts, e.g. 1,2 (default 1..nproc)")
+    full, quick = BenchSettings(), BenchSettings.quick()  # the defaults the help states are these
     p.add_argument(
-        "--backends", default="aten,armstft", help="STFT backends to compare (default aten,armstft)"
+        "--seconds",
+        type=float,
+        help=f"time budget per case (default {full.seconds:g}, --quick {quick.seconds:g})",
     )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        help=f"iterations per case (default {full.iterations}, --quick {quick.iterations})",
+    )
+    p.add_argument(
+        "--warmup", type=int, help=f"warm-up calls per case (default {full.warmup}, --quick {quick.warmup})"
+    )
+    p.add_argument("--threads", type=_threads, help="thread counts, e.g. 1,2 (default 1..nproc)")
+    backends = ",".join(full.backends)
+    p.add_argument("--backends", default=backends, help=f"STFT backends to compare (default {backends})")
     p.add_argument("--quick", action="store_true", help="short settings for CI and emulated boards")
     _case_seconds(p)
     p.set_defaults(func=cmd_bench)

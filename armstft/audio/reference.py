@@ -7,6 +7,8 @@ normalisation) but is written independently with NumPy only, so it shares no cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from armstft.core.config import StftConfig
@@ -14,21 +16,23 @@ from armstft.core.config import StftConfig
 _NUMPY_PAD = {"reflect": "reflect", "constant": "constant", "replicate": "edge", "circular": "wrap"}
 
 
+# Each window of armstft.core.config.WINDOWS in float64, written from its formula (not from torch's code):
+# f(n, phase) for sample index n, phase 2*pi*n/length.
+WINDOWS64: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
+    "hann": lambda n, phase, length: 0.5 - 0.5 * np.cos(phase),
+    "hamming": lambda n, phase, length: 0.54 - 0.46 * np.cos(phase),
+    "blackman": lambda n, phase, length: 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase),
+    "bartlett": lambda n, phase, length: 1.0 - np.abs(2.0 * n / length - 1.0),
+    "rectangular": lambda n, phase, length: np.ones(length, dtype=np.float64),
+}
+
+
 def window64(name: str, length: int) -> np.ndarray:
     """Periodic window of ``length`` samples in float64 (torch's default ``periodic=True``)."""
+    if name not in WINDOWS64:
+        raise ValueError(f"unknown window {name!r}")
     n = np.arange(length, dtype=np.float64)
-    phase = 2.0 * np.pi * n / length
-    if name == "hann":
-        return 0.5 - 0.5 * np.cos(phase)
-    if name == "hamming":
-        return 0.54 - 0.46 * np.cos(phase)
-    if name == "blackman":
-        return 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase)
-    if name == "bartlett":
-        return 1.0 - np.abs(2.0 * n / length - 1.0)
-    if name == "rectangular":
-        return np.ones(length, dtype=np.float64)
-    raise ValueError(f"unknown window {name!r}")
+    return WINDOWS64[name](n, 2.0 * np.pi * n / length, length)
 
 
 def stft64(

@@ -25,7 +25,6 @@ from armstft.audio.clips import check_audio, first_bad
 from armstft.audio.reference import peak_relative_error, stft64_config
 from armstft.bundle.manifest import Manifest, golden_key
 from armstft.core import bounds
-from armstft.core.config import StftConfig
 from armstft.core.errors import BundleError, InputError
 
 _EOCD = b"PK\x05\x06"
@@ -177,7 +176,7 @@ def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str,
     Also: no tolerance so loose that an all-zero output would pass.
     """
     where = str(manifest.root / manifest.golden_file)
-    config = manifest.config or StftConfig()
+    config = manifest.input_config
     inputs: dict[str, np.ndarray] = {}
     largest = {name: 0.0 for name in manifest.variants}
     for case in manifest.cases:

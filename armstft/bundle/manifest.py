@@ -102,6 +102,12 @@ class Manifest:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def input_config(self) -> StftConfig:
+        """The config inputs are sized and checked with: the manifest's, or the defaults for a bundle that
+        states none (a user's own model bundled without ``--config``)."""
+        return self.config or StftConfig()
+
     def golden_members(self) -> list[str]:
         """Every array golden.npz must hold, and nothing else."""
         out = []

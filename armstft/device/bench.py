@@ -18,56 +18,18 @@ import os
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from armstft.bundle.checked import check_bundle
 from armstft.bundle.versions import version_warnings
-from armstft.core import bounds
-from armstft.core.config import BACKENDS, StftConfig
-from armstft.core.errors import ArmstftError, BundleError, InputError, OutputError
+from armstft.core.errors import ArmstftError, BundleError, OutputError
+from armstft.device.benchsettings import BenchSettings
 from armstft.device.outfile import JsonOut
 from armstft.sandbox.parent import Worker, WorkerError, WorkerStopped
 from armstft.sandbox.variants import has_programs, load_models
 
 INFO_KEYS = ("torch", "machine", "blas", "fft_backend", "cpu_capability", "nproc", "cpu")
-
-
-@dataclass(frozen=True)
-class BenchSettings:
-    seconds: float = 2.0
-    iterations: int = 200
-    warmup: int = 3
-    threads: tuple[int, ...] = ()
-    backends: tuple[str, ...] = ("aten", "armstft")
-    case_seconds: float = bounds.CASE_SECONDS
-
-    @classmethod
-    def quick(cls) -> BenchSettings:
-        return cls(seconds=0.5, iterations=20, warmup=2)
-
-    def validate(self) -> None:
-        """Each setting within its stated range (a negative iteration count used to end in exit 3)."""
-        checks = [
-            ("--seconds", 0 < self.seconds <= bounds.BENCH_MAX_SECONDS, f"(0, {bounds.BENCH_MAX_SECONDS:g}]"),
-            (
-                "--iterations",
-                1 <= self.iterations <= bounds.BENCH_MAX_ITERATIONS,
-                f"1..{bounds.BENCH_MAX_ITERATIONS}",
-            ),
-            ("--warmup", 0 <= self.warmup <= bounds.BENCH_MAX_WARMUP, f"0..{bounds.BENCH_MAX_WARMUP}"),
-            ("--backends", bool(self.backends) and set(self.backends) <= set(BACKENDS), ", ".join(BACKENDS)),
-        ]
-        values = {"--seconds": self.seconds, "--iterations": self.iterations, "--warmup": self.warmup}
-        for name, ok, expected in checks:
-            if not ok:
-                got = values.get(name, ",".join(self.backends))
-                raise InputError("bench", name, f"a value in {expected}", got)
-
-    def budget(self) -> float:
-        """Seconds one case may take before the watchdog stops it."""
-        return (self.warmup + 2) * self.case_seconds + self.seconds
 
 
 def peak_rss_kb() -> int:
@@ -79,7 +41,7 @@ def peak_rss_kb() -> int:
 def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
     stft = manifest.stft
     return {
-        "config": (manifest.config or StftConfig()).to_dict(),
+        "config": manifest.input_config.to_dict(),
         "backends": list(settings.backends),
         "stft": None if stft is None else {"models": stft.models, "method": stft.method},
         "variants": {
@@ -142,7 +104,7 @@ def _run(
     checked = check_bundle(bundle)
     manifest = checked.manifest
     clip = checked.inputs[manifest.cases[0]]
-    config = manifest.config or StftConfig()
+    config = manifest.input_config
     with Worker(
         "spawn", case_seconds=settings.case_seconds, run_seconds=None, preload_export=has_programs(manifest)
     ) as worker:

@@ -18,7 +18,6 @@ from armstft.audio.clips import first_bad, read_audio
 from armstft.bundle.declared import check_declared, declared_config
 from armstft.bundle.manifest import open_bundle
 from armstft.core import bounds
-from armstft.core.config import StftConfig
 from armstft.core.errors import ComputeError, InputError
 from armstft.sandbox.parent import Worker, WorkerError
 from armstft.sandbox.variants import has_programs, load_model, run_model
@@ -33,7 +32,7 @@ def classify(
         raise InputError(
             str(manifest.path), "models", f"a variant named {variant}", sorted(manifest.variants)
         )
-    audio = read_audio(audio_path, manifest.config or StftConfig())
+    audio = read_audio(audio_path, manifest.input_config)
     model_file = manifest.variants[variant].file
     where = bundle.where(model_file)
     if manifest.variants[variant].stage != "logits":

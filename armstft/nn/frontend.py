@@ -7,25 +7,29 @@ the log-mel features) or, when the config asks for ``stft_backend = "armstft"``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from armstft.core.config import StftConfig
 
+# torch's builder for each window name; the names are armstft.core.config.WINDOWS (tests/unit/
+# test_one_definition.py holds the two equal, and the float64 reference's table too).
+TORCH_WINDOWS: dict[str, Callable[[int], torch.Tensor]] = {
+    "hann": torch.hann_window,
+    "hamming": torch.hamming_window,
+    "blackman": torch.blackman_window,
+    "bartlett": torch.bartlett_window,
+    "rectangular": torch.ones,
+}
+
 
 def make_window(name: str, length: int) -> torch.Tensor:
     """Periodic float32 window as torch builds it (the reference builds its own in float64)."""
-    if name == "hann":
-        return torch.hann_window(length)
-    if name == "hamming":
-        return torch.hamming_window(length)
-    if name == "blackman":
-        return torch.blackman_window(length)
-    if name == "bartlett":
-        return torch.bartlett_window(length)
-    if name == "rectangular":
-        return torch.ones(length)
-    raise ValueError(f"unknown window {name!r}")
+    if name not in TORCH_WINDOWS:
+        raise ValueError(f"unknown window {name!r}")
+    return TORCH_WINDOWS[name](length)
 
 
 class StftFrontend(nn.Module):

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from armstft.cli import main
+from harness import paths
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_BUNDLE = REPO / "models" / "default"
+DEFAULT_BUNDLE = REPO / paths.REPO_BUNDLE
 DEFAULT_WEIGHTS = REPO / "models" / "default-weights.pt"
 
 

@@ -22,9 +22,10 @@ import torchaudio
 import armstft
 import armstft.faststft as fast
 from armstft.faststft import _loader
+from harness import paths
 
 SOURCE = Path(fast.__file__).parent / "cpp" / "run_model.cpp"
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "default"
+DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / paths.REPO_BUNDLE
 
 pytestmark = [
     pytest.mark.slow,
