@@ -4,7 +4,7 @@ The emulated board has 2 GiB of memory and a bundle may come from anyone, so eve
 that depends on input is bounded here and checked *before* the work it bounds (a file's size before it is
 read, a zip member's declared size before it is decompressed, an array's header before its data).
 Exceeding one is bad input: exit 2, naming the file, the field, the limit and what was found.
-docs/bundle.md lists these values (tests/unit/test_limits.py keeps the list and this module equal).
+docs/bundle.md lists these values (tests/unit/armstft/test_limits.py keeps the list and this module equal).
 """
 
 from __future__ import annotations

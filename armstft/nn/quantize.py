@@ -29,7 +29,7 @@ ENGINE = "qnnpack"
 CALIBRATION_SEED = 20240611
 CALIBRATION_CLIPS_PER_CLASS = 8
 # Static int8 logits against fp32, |d| <= atol + rtol |fp32| and the same class: measured on the golden
-# cases up to 2.05 (tests/unit/test_quantize.py), the int8 log-mel input scale being the coarse step.
+# cases up to 2.05 (tests/unit/armstft/test_quantize.py), the int8 log-mel input scale being the coarse step.
 STATIC_INT8_TOLERANCE = {"atol": 2.5, "rtol": 0.05, "argmax_matches": "fp32"}
 
 

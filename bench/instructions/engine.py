@@ -14,7 +14,7 @@ before/after figures.  Host: the same sources as a shared library for this machi
 ratios; the AVX2 plans run only where the CPU has AVX2 and FMA.
 
 Why a script and not a test: the counts are figures to report; the engine tests
-(tests/unit/test_faststft_engine.py) reuse the build and check helpers below for correctness.
+(tests/unit/faststft/test_faststft_engine.py) reuse the build and check helpers below for correctness.
 """
 
 from __future__ import annotations

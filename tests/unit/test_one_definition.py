@@ -1,5 +1,5 @@
 """Facts the project states once, and the copies that cannot import them (YAML, BitBake, shell, an oeqa case
-that runs on the board) held to that one definition, the way tests/unit/test_paths.py holds
+that runs on the board) held to that one definition, the way tests/unit/harness/test_paths.py holds
 scripts/lib/paths.sh to harness/paths.py.
 """
 

@@ -1,7 +1,7 @@
 // The armstft operator library's one place of schemas and registrations: torch.ops.armstft.{stft, istft,
 // log_mel}, their internal ops (_stft, _istft, _log_mel), the helper ops, the StreamingStft class, and the
 // kernels of each dispatch key. The Python fallback (armstft/faststft/fallback.py) states the public
-// schemas again for a process without this library; tests/unit/test_faststft_schemas.py ties the two.
+// schemas again for a process without this library; tests/unit/faststft/test_faststft_schemas.py ties the two.
 //
 // Why this shape (see docs/fast-stft.md):
 //  - The public ops (stft, istft, log_mel) are CompositeImplicitAutograd: they run above autograd and decide

@@ -16,7 +16,7 @@ import pytest
 
 from harness.image import wheels
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def git(repo: Path, *args: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "instructions" / "engine.py"
+BENCH = Path(__file__).resolve().parents[3] / "bench" / "instructions" / "engine.py"
 _spec = importlib.util.spec_from_file_location("armstft_engine_bench", BENCH)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)

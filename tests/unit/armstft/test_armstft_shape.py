@@ -1,6 +1,6 @@
 """armstft/ keeps its layered shape: a top level of three files, one subpackage per layer with a docstring
 saying why, imports that only point down (board code and host code never import each other), no import
-circle, and the size rules of tests/unit/test_harness_shape.py.
+circle, and the size rules of tests/unit/harness/test_harness_shape.py.
 
 The import scan reads every ``import`` and ``from ... import`` of the package's own modules, those inside
 functions too (a lazy import is still a dependency: the old sandbox <-> worker circle was one).
@@ -162,7 +162,7 @@ def test_the_board_package_never_imports_host_tools():
 
 
 def test_modules_and_functions_are_small():
-    """The rule of tests/unit/test_harness_shape.py, for armstft's Python modules."""
+    """The rule of tests/unit/harness/test_harness_shape.py, for armstft's Python modules."""
     big = [
         f"{p.relative_to(REPO)}: {n} lines"
         for p in MODULES

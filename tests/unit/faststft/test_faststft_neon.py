@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "armstft" / "faststft" / "src"
+SRC = Path(__file__).resolve().parents[3] / "armstft" / "faststft" / "src"
 CC, QEMU = "aarch64-linux-gnu-gcc", "qemu-aarch64"
 
 CHECK_C = r"""

@@ -32,7 +32,7 @@ def test_modules_and_functions_are_small():
 def test_no_sys_path_patches():
     patched = [
         str(p.relative_to(REPO))
-        for p in [*HARNESS, *TESTS, *sorted((REPO / "tests" / "unit").glob("*.py"))]
+        for p in [*HARNESS, *TESTS, *sorted((REPO / "tests" / "unit").rglob("*.py"))]
         if re.search(r"sys\.path\.(insert|append)\(", p.read_text())
     ]
     assert not patched, patched

@@ -11,7 +11,7 @@ import pytest
 from harness import paths
 from harness.image.layout import Layout
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def shell_paths(env: dict[str, str]) -> dict[str, Path]:

@@ -228,7 +228,7 @@ def test_export_bytes_do_not_depend_on_the_clone_folder(tmp_path: Path) -> None:
     import sys
     import zipfile
 
-    package = Path(__file__).resolve().parents[2] / "armstft"
+    package = Path(__file__).resolve().parents[3] / "armstft"
     outs = []
     for clone in ("first-clone", "second/clone"):
         root = tmp_path / clone

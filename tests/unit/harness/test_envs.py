@@ -26,7 +26,7 @@ from labgrid.util.yaml import load as labgrid_yaml
 
 from harness.results.limits import load_limits
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ENVS = sorted((REPO / "harness" / "envs").glob("*.yaml"))
 EXPORTER_CONFIGS = sorted((REPO / "harness" / "farm").glob("exporter-*.yaml"))
 STRATEGIES = {"QEMUBoardStrategy", "SDMuxBoardStrategy"}

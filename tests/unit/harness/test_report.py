@@ -16,7 +16,7 @@ from harness.results.report import render
 from harness.results.runfolder import RunResults
 from tests.unit.benchdocs import bench_row
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

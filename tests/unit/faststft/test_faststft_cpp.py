@@ -25,7 +25,7 @@ from armstft.faststft import _loader
 from harness import paths
 
 SOURCE = Path(fast.__file__).parent / "cpp" / "run_model.cpp"
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / paths.REPO_BUNDLE
+DEFAULT_BUNDLE = Path(__file__).resolve().parents[3] / paths.REPO_BUNDLE
 
 pytestmark = [
     pytest.mark.slow,
