@@ -1,4 +1,4 @@
-"""Train the default classifier on synthetic clips (seeded; no downloads; a couple of minutes on 2 cores).
+"""Train the default classifier on synthetic clips (seeded; no downloads; about 25 s on 2 cores).
 
     python -m armstft.host.train --out models/default-weights.pt
 

@@ -744,13 +744,13 @@ def drive(count: int, seed: int, scratch: Path) -> dict[str, Any]:
 @pytest.mark.slow
 def test_generated_bad_inputs(tmp_path: Path) -> None:
     """Runs the cases in a fresh process (forking a model worker from a lean process is cheaper than
-    from this test session's); `python -m tests.unit.test_generated --cases N --seed S` reproduces."""
+    from this test session's); `python -m tests.unit.armstft.test_generated --cases N --seed S` reproduces."""
     summary_file = tmp_path / "summary.json"
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
-            "tests.unit.test_generated",
+            "tests.unit.armstft.test_generated",
             "--cases",
             str(CASES),
             "--seed",
