@@ -131,7 +131,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         except OSError as err:
             raise InputError(str(args.config), "file", "a readable JSON STFT config", err.strerror) from None
         except strictjson.JsonError as err:
-            raise InputError(str(args.config), "document", "a JSON STFT config", str(err)) from None
+            raise InputError(str(args.config), err.field, "a JSON STFT config", str(err)) from None
         config = StftConfig.from_dict(data, str(args.config))
     path = bundle_user_model(args.model, args.inputs, args.out, config=config, name=args.name)
     say(f"wrote bundle {shown(args.out)}; check it anywhere with: armstft verify {shown(args.out)}")

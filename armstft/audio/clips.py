@@ -17,8 +17,7 @@ from armstft.audio import wav
 from armstft.core import bounds
 from armstft.core.config import StftConfig
 from armstft.core.errors import InputError
-
-NPY_HEADER_MAX_BYTES = 10_000  # numpy's own default bound on a .npy header
+from armstft.core.npyheader import NPY_HEADER_MAX_BYTES, NpyHeaderError, read_header
 
 
 def first_bad(array: np.ndarray) -> tuple[str, object] | None:
@@ -71,12 +70,8 @@ def _read_npy(fd: int, size: int, config: StftConfig, where: str) -> np.ndarray:
     head = os.pread(fd, min(size, NPY_HEADER_MAX_BYTES + 16), 0)
     stream = io.BytesIO(head)
     try:
-        version = np.lib.format.read_magic(stream)
-        reader = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, _fortran, dtype = reader(stream, max_header_size=NPY_HEADER_MAX_BYTES)
-    except (ValueError, OSError, EOFError) as err:
+        shape, dtype = read_header(stream)
+    except NpyHeaderError as err:
         raise InputError(where, "file", "a NumPy .npy array", f"unreadable ({err})") from None
     if dtype != np.float32:
         raise InputError(where, "audio.dtype", "float32", str(dtype))

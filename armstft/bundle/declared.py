@@ -31,7 +31,8 @@ def declared_config(text: str | None, where: str) -> StftConfig | None:
     try:
         return StftConfig.from_dict(strictjson.loads(text.encode()), where)
     except strictjson.JsonError as err:
-        raise BundleError(where, CONFIG_ATTRIBUTE, "a JSON STFT config", str(err)) from None
+        field = CONFIG_ATTRIBUTE if err.path is None else f"{CONFIG_ATTRIBUTE}.{err.path}"
+        raise BundleError(where, field, "a JSON STFT config", str(err)) from None
     except ArmstftError as err:
         raise BundleError(where, f"{CONFIG_ATTRIBUTE}.{err.field}", err.expected, err.got) from None
 

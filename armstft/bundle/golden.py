@@ -26,6 +26,7 @@ from armstft.audio.reference import peak_relative_error, stft64_config
 from armstft.bundle.manifest import Manifest, golden_key
 from armstft.core import bounds
 from armstft.core.errors import BundleError, InputError
+from armstft.core.npyheader import NpyHeaderError, read_header
 
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
@@ -71,14 +72,8 @@ def _array(raw: bytes, where: str, key: str) -> np.ndarray:
     """One member's ``.npy`` bytes: header first (no objects, size consistent), then ``np.load``."""
     stream = io.BytesIO(raw)
     try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version in ((2, 0), (3, 0)):
-            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except _READ_ERRORS as err:
+        shape, dtype = read_header(stream)
+    except NpyHeaderError as err:
         raise BundleError(where, key, "a .npy array", f"unreadable header ({err})") from None
     if dtype.hasobject:
         raise BundleError(where, key, "an array without Python objects (no pickles)", f"dtype {dtype}")

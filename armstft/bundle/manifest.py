@@ -346,7 +346,7 @@ def read_manifest(bundle: BundleDir) -> Manifest:
     try:
         data = strictjson.loads(raw)
     except strictjson.JsonError as err:
-        raise BundleError(where, "document", "standard JSON within the manifest's bounds", str(err)) from None
+        raise BundleError(where, err.field, "standard JSON within the manifest's bounds", str(err)) from None
     return parse_manifest(data, bundle.path / MANIFEST)
 
 

@@ -7,6 +7,10 @@
   the two silently overwriting each other's results.
 - A read-only or full disk is an :class:`OutputError` naming the file (exit 2); the temp file of a failed
   write is removed, and so is the lock when the writer closes. The previous complete document stays.
+- Room for the last word: the writer holds a reserve file (``.<name>.reserve``, allocated, at least twice
+  the latest document) beside the target. When the disk fills, the reserve is released before the error is
+  raised, so the caller's final document — the results so far *and why the run stopped* — still fits.
+  A disk without room for the reserve at the start is refused before any work.
 """
 
 from __future__ import annotations
@@ -20,11 +24,20 @@ from typing import Any
 
 from armstft.core.errors import OutputError
 
+RESERVE_MIN_BYTES = 64 * 1024  # the reserve never shrinks below this (a bench document is a few KiB)
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _problem(err: OSError) -> str:
@@ -38,12 +51,19 @@ class JsonOut:
         self.path = Path(path)
         self.option = option
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.reserve_path = self.path.with_name(f".{self.path.name}.reserve")
         self._lock_fd = -1
+        self._reserve_fd = -1
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise self._error("a directory that can be created", _problem(err)) from None
         self._lock()
+        try:
+            self._reserve(RESERVE_MIN_BYTES)
+        except OutputError:
+            self.close()
+            raise
 
     def _error(self, expected: str, got: str) -> OutputError:
         return OutputError(str(self.path), self.option, expected, got)
@@ -78,8 +98,33 @@ class JsonOut:
             pass  # the pid is only a courtesy for the refusal message (a full disk may refuse it)
         self._lock_fd = fd
 
+    def _reserve(self, size: int) -> None:
+        """Hold at least ``size`` allocated bytes in the reserve file; if the disk has no room, release what
+        is held (so a final document fits) and raise the disk's error."""
+        try:
+            if self._reserve_fd < 0:
+                self._reserve_fd = os.open(
+                    self.reserve_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+                )
+            if os.fstat(self._reserve_fd).st_size < size:
+                os.posix_fallocate(self._reserve_fd, 0, size)
+        except OSError as err:
+            self.release_reserve()
+            raise self._error("a writable file", _problem(err)) from None
+
+    def release_reserve(self) -> None:
+        """Give the reserve's room back to the disk (done by a failed write, and on close)."""
+        if self._reserve_fd >= 0:
+            os.close(self._reserve_fd)
+            self._reserve_fd = -1
+        try:
+            os.unlink(self.reserve_path)
+        except OSError:
+            pass
+
     def write(self, document: dict[str, Any]) -> None:
-        """Replace the file's content with ``document`` (standard JSON: no NaN), atomically."""
+        """Replace the file's content with ``document`` (standard JSON: no NaN), atomically; then grow the
+        reserve to twice its size. A failed write releases the reserve (see the module docstring)."""
         data = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode("utf-8")
         tmp = None
         try:
@@ -94,17 +139,21 @@ class JsonOut:
             os.replace(tmp, self.path)
             tmp = None
         except OSError as err:
+            if tmp is not None:
+                _unlink(tmp)
+                tmp = None
+            self.release_reserve()
             raise self._error("a writable file", _problem(err)) from None
         finally:
             if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                _unlink(tmp)
+        if self._reserve_fd >= 0:  # none once released: the run is ending, its last write needs the room
+            self._reserve(max(RESERVE_MIN_BYTES, 2 * len(data)))
 
     def close(self) -> None:
         """Release the lock and remove the lock file (unlinked while still held, so no writer can slip in
         between)."""
+        self.release_reserve()
         if self._lock_fd >= 0:
             try:
                 os.unlink(self.lock_path)

@@ -138,25 +138,28 @@ def export_bundle(weights_path: Path, out: Path, name: str = "default") -> Path:
     """Write a complete bundle for the weights to ``out`` and return the manifest path."""
     weights = load_weights(weights_path)
     torch.manual_seed(0)
-    loaded, engines = write_variants(weights, out)
+    loaded, engines, static_tolerance = write_variants(weights, out)
     cases = golden_inputs(weights.config)
     np.savez(out / "golden.npz", **golden_arrays(loaded, cases, weights.config))
-    return write_manifest(out, default_manifest(name, weights, list(cases), engines))
+    return write_manifest(out, default_manifest(name, weights, list(cases), engines, static_tolerance))
 
 
-def write_variants(weights: Weights, out: Path) -> tuple[dict[str, tuple[Any, str | None]], dict[str, str]]:
-    """Write every variant's file; return each as loaded back from it (with its quantized engine, if any)
-    and the engines by variant."""
+def write_variants(
+    weights: Weights, out: Path
+) -> tuple[dict[str, tuple[Any, str | None]], dict[str, str], dict[str, Any]]:
+    """Write every variant's file; return each as loaded back from it (with its quantized engine, if any),
+    the engines by variant, and the static int8 variant's tolerance (in its own logit steps)."""
     model = build_model(weights)
     fast = build_model(weights, backend="armstft")
     out.mkdir(parents=True, exist_ok=True)
+    static = quantize.static_int8(fast, quantize.calibration_clips(weights.config))
     scripted = {
         "fp32": script_frozen(model),
         "int8": script_frozen(quantize.dynamic_int8(model)),
         # the same weights with the front end on armstft's own operators (see armstft.faststft)
         "fp32_armstft": script_frozen(fast),
         # convolutions and head int8 too, on the armstft front end (armstft.nn.quantize; loads with QNNPACK)
-        "int8_static": script_frozen(quantize.static_int8(fast, quantize.calibration_clips(weights.config))),
+        "int8_static": script_frozen(static),
     }
     engines = {"int8_static": quantize.ENGINE}  # the variants loaded and run under a quantized engine
     for variant, module in scripted.items():
@@ -168,7 +171,7 @@ def write_variants(weights: Weights, out: Path) -> tuple[dict[str, tuple[Any, st
             v: (torch.jit.load(str(out / f"model_{v}.pt")), engines.get(v)) for v in scripted
         }
     loaded["log_mel_armstft"] = (torch.export.load(str(out / "log_mel_armstft.pt2")).module(), None)
-    return loaded, engines
+    return loaded, engines, quantize.static_int8_tolerance(static)
 
 
 def golden_arrays(
@@ -186,7 +189,7 @@ def golden_arrays(
 
 
 def default_manifest(
-    name: str, weights: Weights, cases: list[str], engines: dict[str, str]
+    name: str, weights: Weights, cases: list[str], engines: dict[str, str], static_tolerance: dict[str, Any]
 ) -> dict[str, Any]:
     """The manifest of the default model's bundle, before write_manifest adds the schema and the hashes."""
     return {
@@ -214,7 +217,7 @@ def default_manifest(
             },
             "int8_static": {
                 "file": "model_int8_static.pt",
-                "tolerance": quantize.STATIC_INT8_TOLERANCE,
+                "tolerance": static_tolerance,
                 "precision": "int8",
                 "quantization": "static int8, convolutions and Linear (FX graph mode, QNNPACK)",
                 "quantized_engine": engines["int8_static"],

@@ -16,7 +16,7 @@ import torchaudio
 
 from armstft.audio.clips import check_audio
 from armstft.audio.reference import stft64_config
-from armstft.bundle import tsfile
+from armstft.bundle import asbuilt, tsfile
 from armstft.bundle.declared import declared_config
 from armstft.bundle.golden import read_npz
 from armstft.bundle.manifest import NAME, golden_key, write_manifest
@@ -50,6 +50,21 @@ def _read_inputs(path: Path) -> dict[str, np.ndarray]:
     return inputs
 
 
+def _as_built(module: Any, model_path: Path, has_stft: bool) -> asbuilt.Built:
+    """What the model is, read from its graph (the manifest records it; verify reads it again); a static
+    int8 model is refused: nothing tells which engine its weights were packed for."""
+    built = asbuilt.Built.read(asbuilt.graph_operators(module, ["stft"] if has_stft else []))
+    if built.static_int8:
+        raise InputError(
+            str(model_path),
+            "quantized_engine",
+            "a float or dynamic int8 model (`armstft bundle` cannot tell which engine static int8 weights "
+            "were packed for)",
+            f"static int8 ({built.evidence})",
+        )
+    return built
+
+
 def _check_stated_config(module: Any, model_path: Path, config: StftConfig) -> None:
     """A model that states the config it was built with (``armstft_config``) must state the one given."""
     if not isinstance(getattr(module, "armstft_config", None), str):
@@ -62,6 +77,26 @@ def _check_stated_config(module: Any, model_path: Path, config: StftConfig) -> N
             f"the config given ({config.to_json()})",
             declared.to_json(),
         )
+
+
+def _golden_arrays(
+    module: Any,
+    inputs: dict[str, np.ndarray],
+    where: str,
+    stft_config: StftConfig | None,
+    config: StftConfig | None,
+) -> dict[str, np.ndarray]:
+    """Per case (sorted): the input checked against the config given (else the defaults), this host's
+    output, and the float64 STFT reference when the STFT stage is checked (``stft_config``)."""
+    checked_as = config or StftConfig()
+    arrays: dict[str, np.ndarray] = {}
+    for case in sorted(inputs):
+        audio = check_audio(inputs[case], checked_as, where, field=case)
+        arrays[golden_key(case, "input")] = audio
+        arrays[golden_key(case, "out.fp32")] = run_variant(module, audio)
+        if stft_config is not None:
+            arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), stft_config)
+    return arrays
 
 
 def bundle_user_model(
@@ -85,22 +120,15 @@ def bundle_user_model(
             str(model_path), "file", "a TorchScript model (torch.jit.save)", type(err).__name__
         ) from None
     inputs = _read_inputs(inputs_path)
+    has_stft = config is not None and hasattr(module, "stft")
+    built = _as_built(module, model_path, has_stft)
     if config is not None:
         _check_stated_config(module, model_path, config)
-    checked_as = config or StftConfig()
     out.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {}
-    has_stft = config is not None and hasattr(module, "stft")
     cases = sorted(inputs)
     if not cases:
         raise InputError(str(inputs_path), "arrays", "at least one input array", "none")
-    for case in cases:
-        audio = check_audio(inputs[case], checked_as, str(inputs_path), field=case)
-        arrays[golden_key(case, "input")] = audio
-        arrays[golden_key(case, "out.fp32")] = run_variant(module, audio)
-        if has_stft:
-            assert config is not None
-            arrays[golden_key(case, "stft_ref")] = stft64_config(audio.astype(np.float64), config)
+    arrays = _golden_arrays(module, inputs, str(inputs_path), config if has_stft else None, config)
     tsfile.save(module, out / "model_fp32.pt")
     np.savez(out / "golden.npz", **arrays)
     manifest: dict[str, Any] = {
@@ -108,7 +136,16 @@ def bundle_user_model(
         "armstft": __version__,
         "torch": str(torch.__version__),
         "torchaudio": str(torchaudio.__version__),
-        "models": {"fp32": {"file": "model_fp32.pt", "tolerance": {"atol": atol, "rtol": rtol}}},
+        "models": {
+            "fp32": {
+                "file": "model_fp32.pt",
+                "tolerance": {"atol": atol, "rtol": rtol},
+                # what the file is, read from its graph (armstft.bundle.asbuilt): verify checks the same
+                # reading
+                "precision": built.precision,
+                "stft_backend": built.stft_backend,
+            }
+        },
         "golden": {"file": "golden.npz", "cases": cases},
     }
     if config is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from armstft.bundle import asbuilt
 from armstft.sandbox.protocol import encode, receive_blocking, write_all
 
 PR_SET_PDEATHSIG = 1
@@ -74,8 +75,8 @@ def to_array(value: object, max_bytes: int) -> np.ndarray:
 
 
 def _engine(name: str | None) -> AbstractContextManager[None]:
-    """The variant's quantized engine for a load or call (armstft.quantize.engine); ``None`` leaves it as it
-    is, and an engine this torch build lacks is a load failure naming it."""
+    """The variant's quantized engine for a load or call (armstft.nn.quantize.engine); ``None`` leaves it
+    as it is, and an engine this torch build lacks is a load failure naming it."""
     import torch
 
     from armstft.nn import quantize
@@ -119,7 +120,15 @@ class Handler:
             m for m in header.get("methods", []) if isinstance(getattr(module, m, None), torch.ScriptMethod)
         ]
         declared = getattr(module, "armstft_config", None)
-        return {"methods": methods, "armstft_config": declared if isinstance(declared, str) else None}, []
+        try:
+            operators = asbuilt.graph_operators(module, methods)
+        except Exception as err:  # a graph torch cannot print or inline: the model is not what it claims
+            raise Failure("load", f"graph unreadable ({type(err).__name__})") from None
+        return {
+            "methods": methods,
+            "armstft_config": declared if isinstance(declared, str) else None,
+            "operators": operators,
+        }, []
 
     def call(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         import torch

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from armstft.bundle import pt2file
+from armstft.bundle import asbuilt, pt2file
 from armstft.bundle.declared import DECLARED_ONLY, check_declared, declared_config
 from armstft.bundle.manifest import Bundle, Manifest
 from armstft.core import bounds
@@ -28,7 +28,8 @@ def has_programs(manifest: Manifest, names: list[str] | None = None) -> bool:
 def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) -> dict[str, Any]:
     """Send one variant's hashed bytes to the worker, in its format and under its quantized engine; a
     ``.pt2`` is first checked to hold nothing ``torch.export.load`` would unpickle
-    (armstft.bundle.pt2file)."""
+    (armstft.bundle.pt2file). The loaded graph's operators must match the variant's description
+    (armstft.bundle.asbuilt)."""
     variant = bundle.manifest.variants[name]
     where = bundle.where(variant.file)
     data = bundle.data[variant.file]
@@ -48,6 +49,7 @@ def load_model(worker: Worker, bundle: Bundle, name: str, methods: list[str]) ->
         raise BundleError(where, "file", what, f"unloadable ({err.detail})") from None
     except WorkerStopped as err:
         raise BundleError(where, "load", f"to load within {worker.case_seconds:g} s", str(err)) from None
+    asbuilt.check(bundle.manifest, name, reply["operators"])
     return reply
 
 

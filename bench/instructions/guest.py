@@ -8,8 +8,13 @@ as JSON so the host can pair it with the recorded marks.
 
 Cases: A-E are STFTs (clip, batch, long clip, one frame, n_fft 400); M is the log-mel front end (fused
 armstft.log_mel beside armstft.stft alone and torchaudio's MelSpectrogram with and without acceleration);
-W is the whole default model (TorchScript variants made on the host by measure.py, in the folder named by
-ARMSTFT_BENCH_MODELS).  An implementation named "... (accelerated)" runs with armstft.accelerate() on.
+Q counts one QNNPACK convolution on a kept or a changing input (what makes W's static int8 counts vary).
+W is the whole default model: the bundle's own TorchScript files (the bundle folder named by
+ARMSTFT_BENCH_MODELS), each loaded *and called* under the quantized engine its manifest names.  W rows are
+distributions: a marker between every call (``mark, mark, call, mark, call, mark, ...``: the first pair
+measures the marker itself), so the host reports median, min and max of W_CALLS single calls instead of one
+mean that hides a count which changes from call to call.  An implementation named "... (accelerated)" runs
+with armstft.accelerate() on.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -52,18 +58,20 @@ CASES = {
     "D": (None, 512, 512, 256, 1000),
     "E": (None, 16000, 400, 160, 20),  # n_fft 400: the mixed-radix engine (4 * 2 * 5 * 5)
     "M": (None, 16000, 512, 256, 40),  # log-mel front end of the default model: 40 mels, 16 kHz
-    "W": (1, 16000, 512, 256, 10),  # the whole default model on a 1 s clip
+    "W": (1, 16000, 512, 256, 17),  # the whole default model on a 1 s clip: 17 calls, each counted
+    "Q": (1, 2520, 0, 0, 16),  # one QNNPACK int8 convolution (the model's first), input kept or not
 }
+DISTRIBUTION_CASES = {"W", "Q"}  # cases whose calls are counted one by one
 WARMUP = 3
 TS_LOOP_FRAMES = 64  # frames per call of the TorchScript loops (case D)
-# W rows: file made by measure.py, whether acceleration is on, the quantized engine to load it with
+# W rows: the bundle variant each runs (its file and quantized engine come from the bundle's manifest);
+# "(accelerated)" rows run with armstft.accelerate() on
 MODEL_VARIANTS = {
-    "ATen fp32": ("aten_fp32.pt", False, None),
-    "ATen fp32 (accelerated)": ("aten_fp32.pt", True, None),
-    "armstft fp32": ("armstft_fp32.pt", False, None),
-    "dynamic int8 (ATen front end)": ("aten_dynamic_int8.pt", False, None),
-    "static int8 (ATen front end)": ("aten_static_int8.pt", False, "qnnpack"),
-    "static int8 (armstft front end)": ("armstft_static_int8.pt", False, "qnnpack"),
+    "ATen fp32": "fp32",
+    "ATen fp32 (accelerated)": "fp32",
+    "armstft fp32": "fp32_armstft",
+    "dynamic int8 (ATen front end)": "int8",
+    "static int8 (armstft front end)": "int8_static",
 }
 
 
@@ -104,6 +112,8 @@ def ts_select_loop(frames: torch.Tensor, w: torch.Tensor) -> int:
 
 def make_calls(case: str, models: Path | None = None) -> dict[str, tuple[Callable[[], object], int]]:
     """The per-implementation calls for one case, each with the frames (or clips) one call produces."""
+    if case == "Q":
+        return qnnpack_input_calls(torch.Generator().manual_seed(0))
     batch, n, n_fft, hop, _ = CASES[case]
     g = torch.Generator().manual_seed(0)
     x = torch.randn((batch, n) if batch else (n,), generator=g)
@@ -165,18 +175,50 @@ def log_mel_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dic
     }
 
 
-def model_calls(x: torch.Tensor, models: Path | None) -> dict:
-    if models is None:
+def qnnpack_input_calls(g: torch.Generator) -> dict:
+    """Why case W's static int8 counts change from call to call: QNNPACK keeps a convolution's indirection
+    buffer (pointers into its input) and rebuilds it whenever the input tensor's address differs from the
+    last call's.  The same convolution (the default model's first: 1 -> 8 channels, 3x3, a 40 x 63 log-mel
+    image) called on one input every time, or on two inputs in turn (two addresses)."""
+    from armstft.nn import quantize
+
+    with quantize.engine("qnnpack"):
+        weight = torch.quantize_per_tensor(torch.randn(8, 1, 3, 3, generator=g), 0.02, 0, torch.qint8)
+        packed = torch.ops.quantized.conv2d_prepack(weight, None, [1, 1], [1, 1], [1, 1], 1)
+    images = [
+        torch.quantize_per_tensor(torch.randn(1, 1, 40, 63, generator=g), 0.1, 128, torch.quint8)
+        for _ in range(2)
+    ]
+    turn = [0]
+
+    def conv(alternate: bool) -> object:
+        if alternate:
+            turn[0] ^= 1
+        with quantize.engine("qnnpack"):
+            return torch.ops.quantized.conv2d_relu(images[turn[0]], packed, 0.05, 0)
+
+    return {
+        "int8 conv, the same input each call": (lambda: conv(False), 1),
+        "int8 conv, two inputs in turn": (lambda: conv(True), 1),
+    }
+
+
+def model_calls(x: torch.Tensor, bundle: Path | None) -> dict:
+    """The bundle's own files, each loaded and called under its manifest's quantized engine (a static int8
+    model called outside its engine block runs on the platform default, onednn on aarch64)."""
+    if bundle is None:
         return {}
     from armstft.nn import quantize
 
+    variants = json.loads((bundle / "manifest.json").read_text())["models"]
     calls = {}
-    for impl, (name, _, engine) in MODEL_VARIANTS.items():
-        with quantize.engine(engine or torch.backends.quantized.engine):
-            module = torch.jit.load(str(models / name))
+    for impl, variant in MODEL_VARIANTS.items():
+        engine = variants[variant].get("quantized_engine")
+        with quantize.engine(engine) if engine else nullcontext():
+            module = torch.jit.load(str(bundle / variants[variant]["file"]))
 
-        def run(module: torch.jit.ScriptModule = module) -> object:
-            with torch.inference_mode():
+        def run(module: torch.jit.ScriptModule = module, engine: str | None = engine) -> object:
+            with quantize.engine(engine) if engine else nullcontext(), torch.inference_mode():
                 return module(x)
 
         calls[impl] = (run, 1)
@@ -221,14 +263,30 @@ def main() -> None:
             fast.accelerate(accelerated)
             for _ in range(WARMUP):
                 fn()
-            MARK()
-            fn()
-            MARK()
-            for _ in range(repeats):
+            distribution = case in DISTRIBUTION_CASES
+            if distribution:  # mark, mark (the marker alone), then a mark after every call
+                MARK()
+                MARK()
+                for _ in range(repeats):
+                    fn()
+                    MARK()
+            else:
+                MARK()
                 fn()
-            MARK()
+                MARK()
+                for _ in range(repeats):
+                    fn()
+                MARK()
             fast.accelerate(False)
-            plan.append({"case": case, "impl": impl, "repeats": repeats, "frames": frames})
+            plan.append(
+                {
+                    "case": case,
+                    "impl": impl,
+                    "repeats": repeats,
+                    "frames": frames,
+                    "distribution": distribution,
+                }
+            )
     print(json.dumps({"info": info, "plan": plan}))
 
 

@@ -13,9 +13,10 @@ the plugin (built against Debian's qemu source headers, rebuilt when its source 
 (the emulated board's, ``$ARMSTFT_BUILD/board/rootfs``, when it has been built — torch lives in its
 ``usr/local/lib/python3.11/dist-packages`` — else bench/instructions/make_sysroot.sh), scipy's aarch64 wheel
 layered on the guest's path (the board does not carry scipy), the armstft wheel
-(scripts/build-aarch64-wheel.sh, rebuilt every run) and the model variants of case W (TorchScript files
-scripted here from models/default-weights.pt, as the bundle's are).  Two runs must agree within --tolerance
-or the script says so.
+(scripts/build-aarch64-wheel.sh, rebuilt every run).  Case W runs the default bundle's own files
+(models/default), each under the quantized engine its manifest names, and reports each row as the
+median, min and max of single calls (guest.py).  Two runs must agree within --tolerance or the script
+says so.
 """
 
 from __future__ import annotations
@@ -164,26 +165,7 @@ def compile_tree(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", str(path)], check=False)
 
 
-def prepare_models(dest: Path) -> Path:
-    """Case W's TorchScript variants of the default model, made on the host as the bundle's are (scripted,
-    frozen): ATen and armstft front ends, dynamic int8 (Linear) and static int8 (convolutions too)."""
-    import torch
-
-    from armstft.host import export
-    from armstft.nn import quantize
-
-    weights = export.load_weights(REPO / "models" / "default-weights.pt")
-    dest.mkdir(parents=True, exist_ok=True)
-    for backend in ("aten", "armstft"):
-        model = export.build_model(weights, backend=backend)
-        variants = {
-            "fp32": model,
-            "dynamic_int8": quantize.dynamic_int8(model),
-            "static_int8": quantize.static_int8(model, quantize.calibration_clips(weights.config)),
-        }
-        for name, module in variants.items():
-            torch.jit.save(export.script_frozen(module), str(dest / f"{backend}_{name}.pt"))
-    return dest
+DEFAULT_BUNDLE = REPO / "models" / "default"  # case W measures this bundle's own files
 
 
 def run_guest(
@@ -211,11 +193,23 @@ def run_guest(
         doc = json.loads(proc.stdout.strip().splitlines()[-1])
         marks = [int(line.split()[1]) for line in marks_file.read_text().splitlines() if line[:1].isdigit()]
     plan = doc["plan"]
-    if len(marks) != 3 * len(plan):
-        sys.exit(f"measure: error: {marks_file}: expected {3 * len(plan)} marks, got {len(marks)}")
-    for i, entry in enumerate(plan):
-        m0, m1, m2 = marks[3 * i : 3 * i + 3]
-        entry["per_call"] = ((m2 - m1) - (m1 - m0)) / (entry["repeats"] - 1)
+    expected = sum(e["repeats"] + 2 if e["distribution"] else 3 for e in plan)
+    if len(marks) != expected:
+        sys.exit(f"measure: error: {marks_file}: expected {expected} marks, got {len(marks)}")
+    at = 0
+    for entry in plan:
+        if entry["distribution"]:  # mark, mark, then one mark per call: each call less the marker alone
+            m = marks[at : at + entry["repeats"] + 2]
+            marker = m[1] - m[0]
+            calls = [m[i + 1] - m[i] - marker for i in range(1, len(m) - 1)]
+            entry["calls"] = calls
+            entry["per_call"] = statistics.median(calls)
+            entry["per_call_min"], entry["per_call_max"] = min(calls), max(calls)
+            at += len(m)
+        else:  # mark, 1 call, mark, R calls, mark: (R calls - 1 call) / (R - 1) cancels marker and set-up
+            m0, m1, m2 = marks[at : at + 3]
+            entry["per_call"] = ((m2 - m1) - (m1 - m0)) / (entry["repeats"] - 1)
+            at += 3
         entry["per_frame"] = entry["per_call"] / entry["frames"]
     return [{"info": doc["info"]}, *plan]
 
@@ -257,7 +251,7 @@ def main() -> None:
 
     plugin, root = build_plugin(), find_rootfs(args.rootfs)
     site = [unpack_wheel(), *scipy_layer(root)]
-    models = prepare_models(CACHE / "models")
+    models = DEFAULT_BUNDLE
     log(f"plugin {plugin}, rootfs {root}, guest path {':'.join(map(str, site))}, models {models}")
     doc: dict = {
         "schema": "armstft.insn-bench/2",
@@ -273,8 +267,11 @@ def main() -> None:
         info, rows = runs[0][0]["info"], runs[0][1:]
         spread = 0.0
         for i, row in enumerate(rows):
-            counts = [r[i + 1]["per_call"] for r in runs]
-            row["per_call_runs"] = counts
+            # a distribution row's median moves with the process's memory layout (guest.py, case Q); its
+            # minimum - every cache hit - is what two runs must agree on
+            key = "per_call_min" if row["distribution"] else "per_call"
+            counts = [r[i + 1][key] for r in runs]
+            row["per_call_runs"] = [r[i + 1]["per_call"] for r in runs]
             spread = max(spread, (max(counts) - min(counts)) / max(min(counts), 1.0))
         doc["cpus"][cpu] = {"guest": info, "max_run_spread": spread, "rows": rows}
         worst = max(worst, spread)

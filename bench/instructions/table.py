@@ -21,6 +21,7 @@ CASE_TEXT = {
     "E": "E: 1 s @16 kHz, n_fft 400, hop 160 (mixed radix)",
     "M": "M: log-mel front end, 1 s @16 kHz, n_fft 512, hop 256, 40 mels",
     "W": "W: whole default model, 1 s clip (TorchScript, frozen)",
+    "Q": "Q: one QNNPACK int8 convolution, input address kept vs changing (why W's static int8 varies)",
 }
 
 Rows = dict[tuple[str, str], dict]
@@ -106,15 +107,23 @@ def case_table(cpu: str, run: dict, qemu: str) -> list[str]:
     ]
     for c in dict.fromkeys(r["case"] for r in rows):
         impls = [r["impl"] for r in rows if r["case"] == c]
+        spread = any("calls" in by[(c, i)] for i in impls)  # counted call by call: median (min-max, n)
         lines += [
             f"**{CASE_TEXT.get(c, c)}**",
             "",
+            "| implementation | per call (median) | min | max | calls |" if spread else
             "| implementation | per call | per frame |",
-            "|---|---:|---:|",
-        ]
+            "|---|---:|---:|---:|---:|" if spread else "|---|---:|---:|",
+        ]  # fmt: skip
         for i in impls:
             r = by[(c, i)]
-            lines.append(f"| {i} | {fmt(r['per_call'])} | {fmt(r['per_frame'])} |")
+            if "calls" in r:
+                lines.append(
+                    f"| {i} | {fmt(r['per_call'])} | {fmt(r['per_call_min'])} | {fmt(r['per_call_max'])} "
+                    f"| {len(r['calls'])} |"
+                )
+            else:
+                lines.append(f"| {i} | {fmt(r['per_call'])} | {fmt(r['per_frame'])} |")
         lines.append("")
     return lines
 

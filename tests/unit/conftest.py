@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,18 @@ def verify_refuses(
     assert message in err and message in doc["error"], err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     return err
+
+
+def npy_with_header(text: str) -> bytes:
+    """A version-1.0 ``.npy`` whose header is ``text`` as written, padded as numpy pads it (no data)."""
+    body = text.encode("latin1")
+    body += b" " * (64 - (10 + len(body) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(body)) + body
+
+
+MALFORMED_NPY_HEADERS = {
+    "a list": ("[1, 2, 3]", "ValueError: Header is not a dictionary"),
+    "unbalanced": ("{'descr': '<f4', 'fortran_order': False, 'shape': ((((", "TokenError: "),
+    "keys missing": ("{'descr': '<f4'}", "ValueError: Header does not contain the correct keys"),
+    "negative shape": ("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,)}", "shape (-3,): dimensions"),
+}

@@ -86,8 +86,22 @@
 #undef v_cmul
 #pragma GCC pop_options
 
+/* ARMSTFT_ISA=base (or sse2) keeps the AVX2 path off on a CPU that has it, so the whole suite can run on the
+ * path an x86-64 without AVX2 takes (scripts/test.sh does). Read once per process; a racing first read
+ * computes the same answer. */
+static int avx2_allowed(void) {
+    static int allowed = -1;
+    if (allowed < 0) {
+        const char *isa = getenv("ARMSTFT_ISA");
+        allowed = !(isa && (strcmp(isa, "base") == 0 || strcmp(isa, "sse2") == 0));
+    }
+    return allowed;
+}
+
 /* libgcc's CPU model (set up before main) also checks that the OS saves the AVX registers */
-static int cpu_has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int cpu_has_avx2(void) {
+    return avx2_allowed() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 #else
 #define ARMSTFT_HAVE_AVX2 0
 static int cpu_has_avx2(void) { return 0; }

@@ -17,7 +17,14 @@ import pytest
 from armstft.audio.clips import check_audio
 from armstft.core.config import StftConfig
 from armstft.core.errors import InputError
-from tests.unit.conftest import DEFAULT_BUNDLE, rehash, rewrite_manifest, run_measured
+from tests.unit.conftest import (
+    DEFAULT_BUNDLE,
+    MALFORMED_NPY_HEADERS,
+    npy_with_header,
+    rehash,
+    rewrite_manifest,
+    run_measured,
+)
 
 CONFIG = StftConfig()
 
@@ -253,6 +260,17 @@ def test_a_npy_header_that_lies_about_its_shape(run_cli, tmp_path: Path) -> None
     assert (
         code == 2 and "clip.npy: file: expected 64000 bytes of data for shape (16000,), got 1000 bytes" in err
     )
+
+
+@pytest.mark.parametrize("kind", MALFORMED_NPY_HEADERS)
+def test_a_npy_whose_header_is_not_a_header(run_cli, tmp_path: Path, kind: str) -> None:
+    """Before: a header that is not a dict, or has unbalanced brackets, was exit 3 (numpy's TokenError)."""
+    text, why = MALFORMED_NPY_HEADERS[kind]
+    path = tmp_path / "clip.npy"
+    path.write_bytes(npy_with_header(text) + bytes(64))
+    code, doc, err = run_cli("run", str(DEFAULT_BUNDLE), str(path))
+    assert code == 2 and doc["ok"] is False, err
+    assert f"clip.npy: file: expected a NumPy .npy array, got unreadable ({why}" in err, err
 
 
 def test_a_fifo_is_refused_without_blocking(run_cli, tmp_path: Path) -> None:

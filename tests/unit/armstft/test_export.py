@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -215,7 +216,7 @@ def test_a_config_file_with_nan_is_refused(run_cli, tmp_path: Path) -> None:
     code, err = _bundle_default_model(
         run_cli, tmp_path, json.dumps(StftConfig().to_dict()).replace("10.0", "NaN")
     )
-    assert code == 2 and "cfg.json: document: expected a JSON STFT config, got NaN" in err, err
+    assert code == 2 and "cfg.json: max_seconds: expected a JSON STFT config, got NaN" in err, err
 
 
 @pytest.mark.slow
@@ -248,3 +249,33 @@ def test_export_bytes_do_not_depend_on_the_clone_folder(tmp_path: Path) -> None:
             with zipfile.ZipFile(outs[0] / name) as z:
                 blob = b"".join(z.read(n) for n in z.namelist())
             assert str(tmp_path).encode() not in blob and b"first-clone" not in blob, name
+
+
+def test_user_bundle_describes_its_model_from_the_graph(run_cli, tmp_path: Path) -> None:
+    """`armstft bundle` writes precision and STFT backend as read from the model's graph, so the bundle it
+    makes passes verify's as-built check: a dynamic int8 model on the armstft front end."""
+    from armstft.core.config import StftConfig
+    from armstft.nn import quantize
+    from armstft.nn.model import StftClassifier
+
+    config = StftConfig(stft_backend="armstft")
+    model = torch.jit.script(quantize.dynamic_int8(StftClassifier(config, n_classes=3).eval()))
+    torch.jit.save(model, str(tmp_path / "mine.pt"))
+    np.savez(tmp_path / "inputs.npz", a=np.random.default_rng(0).standard_normal(8000).astype(np.float32))
+    (tmp_path / "cfg.json").write_text(config.to_json())
+    args = ["bundle", str(tmp_path / "mine.pt"), "--inputs", str(tmp_path / "inputs.npz")]
+    code, _, err = run_cli(*args, "--config", str(tmp_path / "cfg.json"), "--out", str(tmp_path / "b"))
+    assert code == 0, err
+    entry = json.loads((tmp_path / "b" / "manifest.json").read_text())["models"]["fp32"]
+    assert (entry["precision"], entry["stft_backend"]) == ("int8", "armstft")
+    code, _, err = run_cli("verify", str(tmp_path / "b"))
+    assert code == 0, err
+
+
+def test_user_bundle_refuses_a_static_int8_model(run_cli, tmp_path: Path) -> None:
+    """Refused when bundled, not when verified: static int8 needs the engine its weights were packed for."""
+    shutil.copy(DEFAULT_BUNDLE / "model_int8_static.pt", tmp_path / "mine.pt")
+    np.savez(tmp_path / "inputs.npz", a=np.zeros(8000, dtype=np.float32))
+    args = ["bundle", str(tmp_path / "mine.pt"), "--inputs", str(tmp_path / "inputs.npz")]
+    code, _, err = run_cli(*args, "--out", str(tmp_path / "b"))
+    assert code == 2 and "mine.pt: quantized_engine: expected a float or dynamic int8 model" in err, err

@@ -14,7 +14,9 @@ import pytest
 from armstft.core import bounds
 from tests.unit.conftest import (
     DEFAULT_BUNDLE,
+    MALFORMED_NPY_HEADERS,
     golden_arrays,
+    npy_with_header,
     rehash,
     rewrite_golden,
     run_measured,
@@ -145,19 +147,32 @@ def test_a_golden_with_sixty_thousand_members_is_refused_from_its_end_record(
     assert f"golden.npz: members: expected at most {bound}, got 60000 (from the zip end record)" in err
 
 
-def test_an_array_header_that_lies_about_its_size(run_cli, bundle_copy: Path) -> None:
-    """A 1-row header over a billion samples' worth of claimed data: refused before any allocation."""
-    raw = _npy_header((1, 10**9)) + bytes(64)
-    golden = bundle_copy / "golden.npz"
-    arrays = golden_arrays(bundle_copy)
+@pytest.mark.parametrize("kind", MALFORMED_NPY_HEADERS)
+def test_a_golden_array_whose_header_is_not_a_header(run_cli, bundle_copy: Path, kind: str) -> None:
+    """Before: a member whose header was not a dict (or had unbalanced brackets) was exit 3."""
+    text, why = MALFORMED_NPY_HEADERS[kind]
+    _replace_member(bundle_copy, "tone.input", npy_with_header(text) + bytes(64))
+    verify_refuses(
+        run_cli, bundle_copy, f"golden.npz: tone.input: expected a .npy array, got unreadable header ({why}"
+    )
+
+
+def _replace_member(bundle: Path, key: str, raw: bytes) -> None:
+    """golden.npz with member ``key`` replaced by ``raw`` bytes, re-hashed into the manifest."""
+    golden = bundle / "golden.npz"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        for key, value in arrays.items():
+        for name, value in golden_arrays(bundle).items():
             stream = io.BytesIO()
             np.save(stream, value)
-            archive.writestr(f"{key}.npy", raw if key == "tone.input" else stream.getvalue())
+            archive.writestr(f"{name}.npy", raw if name == key else stream.getvalue())
     golden.write_bytes(out.getvalue())
-    rehash(bundle_copy, "golden.npz")
+    rehash(bundle, "golden.npz")
+
+
+def test_an_array_header_that_lies_about_its_size(run_cli, bundle_copy: Path) -> None:
+    """A 1-row header over a billion samples' worth of claimed data: refused before any allocation."""
+    _replace_member(bundle_copy, "tone.input", _npy_header((1, 10**9)) + bytes(64))
     message = (
         "golden.npz: tone.input: expected 4000000000 bytes of data for shape (1, 1000000000), got 64 bytes"
     )

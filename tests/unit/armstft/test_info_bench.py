@@ -245,7 +245,8 @@ def test_bench_out_on_a_full_disk_leaves_nothing_behind(run_cli, small_fs) -> No
 
 def test_bench_out_filling_up_midway_keeps_the_results_so_far(small_fs) -> None:
     """The disk fills (for real: a filler file written until ENOSPC) once three rows are on it; the run
-    ends with exit 2 and the last whole document, with those rows, stays."""
+    ends with exit 2 and the last whole document, with those rows *and why the run stopped*, stays
+    (before: the document said only ``complete: false``; the writer's reserve now makes room for it)."""
     fs = small_fs("1m")
     out = fs / "b.json"
     proc = _bench(out, "--threads", "1,2", "--seconds", "0.3", "--warmup", "1")
@@ -273,4 +274,6 @@ def test_bench_out_filling_up_midway_keeps_the_results_so_far(small_fs) -> None:
     assert "b.json: --out: expected a writable file, got No space left on device (errno 28)" in err
     saved = json.loads(out.read_text())
     assert saved["complete"] is False and len(saved["results"]) >= 3
+    assert "expected a writable file, got No space left on device (errno 28)" in saved["error"], saved
+    assert saved["finished_utc"] and saved["peak_rss_kb"] > 0
     assert sorted(p.name for p in fs.iterdir()) == ["b.json", "filler"]

@@ -20,13 +20,37 @@ def _manifest(bundle: Path) -> dict:
     return json.loads((bundle / "manifest.json").read_text())
 
 
-def test_nesting_a_thousand_deep(run_cli, bundle_copy: Path) -> None:
+@pytest.mark.parametrize("deep", [1000, 100_000])
+def test_nesting_far_over_the_bound(run_cli, bundle_copy: Path, deep: int) -> None:
+    """Before: the bound held only where the interpreter's stack ended in a RecursionError; on another
+    Python the parse went through and the error was whatever came next (a duplicate key)."""
     data = _manifest(bundle_copy)
-    text = json.dumps(data)[:-1] + ', "training": ' + "[" * 1000 + "]" * 1000 + "}"
+    text = json.dumps(data)[:-1] + ', "deep": ' + "[" * deep + "]" * deep + "}"
     _write(bundle_copy, text)
     verify_refuses(
-        run_cli, bundle_copy, "document: expected standard JSON within the manifest's bounds, got nesting"
+        run_cli,
+        bundle_copy,
+        "document: expected standard JSON within the manifest's bounds, "
+        f"got nesting {deep + 1} deep (at most {bounds.JSON_MAX_DEPTH})",
     )
+
+
+def test_nesting_is_bounded_before_parsing() -> None:
+    """The bound does not depend on the interpreter's stack: with the recursion limit far above the
+    nesting (so json could parse it), the document is still refused, before any parse."""
+    import sys
+
+    from armstft.core import strictjson
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        with pytest.raises(strictjson.JsonError, match="nesting 300 deep"):
+            strictjson.loads(b"[" * 300 + b"]" * 300)
+    finally:
+        sys.setrecursionlimit(old)
+    # brackets inside strings are text, not nesting
+    assert strictjson.loads(b'{"a": "[[[[[[[[[[[[\\"{{{{{{{{{{"}') == {"a": '[[[[[[[[[[[["{{{{{{{{{{'}
 
 
 def test_nesting_just_over_the_bound(run_cli, bundle_copy: Path) -> None:

@@ -4,6 +4,7 @@ and nothing verify cannot know passes silently (NaN golden data, tolerances, con
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.unit.conftest import DEFAULT_BUNDLE, rewrite_golden, rewrite_manifest, verify_refuses
+from tests.unit.conftest import DEFAULT_BUNDLE, rehash, rewrite_golden, rewrite_manifest, verify_refuses
 
 
 def test_default_bundle_verifies(run_cli) -> None:
@@ -238,10 +239,18 @@ def test_nan_or_inf_in_golden_data_is_refused(run_cli, bundle_copy: Path, key: s
     assert f"golden.npz: {key}[{where}]: expected finite values, got" in err, err
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant: str) -> None:
+@pytest.mark.parametrize(
+    ("constant", "why"),
+    [
+        ("NaN", "NaN (not standard JSON"),
+        ("Infinity", "Infinity (not standard JSON"),
+        ("-Infinity", "-Infinity (not standard JSON"),
+        ("1e400", "a number out of range (1e400)"),
+    ],
+)
+def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant: str, why: str) -> None:
     """Before: Python's json read `NaN`/`Infinity`, and a NaN/Infinity tolerance passed every fp32 golden
-    output shifted by +50."""
+    output shifted by +50; then they were refused as "document: ..." without naming the key."""
     rewrite_golden(
         bundle_copy,
         lambda a: a.update({k: v + np.float32(50) for k, v in a.items() if k.endswith(".out.fp32")}),
@@ -253,8 +262,9 @@ def test_non_finite_tolerances_are_refused(run_cli, bundle_copy: Path, constant:
     code, doc, err = run_cli("verify", str(bundle_copy))
     assert code == 2 and doc["ok"] is False
     assert (
-        f"manifest.json: document: expected standard JSON within the manifest's bounds, got {constant}" in err
-    )
+        "manifest.json: models.fp32.tolerance.atol: expected standard JSON within the manifest's bounds, "
+        f"got {why}" in err
+    ), err
 
 
 def test_a_tolerance_that_accepts_an_all_zero_output_is_refused(run_cli, bundle_copy: Path) -> None:
@@ -284,7 +294,8 @@ def test_a_tolerance_that_accepts_an_all_zero_output_is_refused(run_cli, bundle_
         (
             "stft_backend",
             "armstft",
-            "config.stft_backend: expected 'aten' (as model_fp32.pt was built), got 'armstft'",
+            "config.stft_backend: expected 'aten' (as model_fp32.pt was built: no quantized:: or armstft:: "
+            "operator), got 'armstft'",
         ),
     ],
 )
@@ -304,7 +315,7 @@ def test_a_variant_backend_its_model_does_not_call_is_refused(run_cli, bundle_co
     rewrite_manifest(bundle_copy, lambda m: m["models"]["fp32_armstft"].update(stft_backend="aten"))
     code, _, err = run_cli("verify", str(bundle_copy))
     assert code == 2
-    assert "models.fp32_armstft.stft_backend: expected 'armstft' (as model_fp32_armstft.pt was built)" in err
+    assert "models.fp32_armstft.stft_backend: expected 'armstft' (as model_fp32_armstft.pt was built: " in err
 
 
 @pytest.mark.parametrize(
@@ -390,3 +401,84 @@ def test_a_newline_in_the_bundle_path_stays_on_one_line(run_cli, bundle_copy: Pa
     code, _, err = run_cli("verify", str(odd))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith("armstft: error: '") and "bundle\\nverified" in err
+
+
+# --- each variant's description against what its file was built as (armstft.bundle.asbuilt) -----------------
+
+
+@pytest.mark.parametrize(
+    ("variant", "impostor", "message"),
+    [
+        # the independent generator's case: verified "63/63 within tolerance" before
+        (
+            "int8_static",
+            "model_fp32_armstft.pt",
+            "manifest.json: models.int8_static.precision: expected 'fp32' (as model_int8_static.pt was built",
+        ),
+        (
+            "int8_static",
+            "model_int8.pt",
+            "models.int8_static.quantized_engine: expected none (as model_int8_static.pt was built",
+        ),
+        ("int8", "model_fp32.pt", "models.int8.precision: expected 'fp32' (as "),
+        ("int8", "model_int8_static.pt", "models.int8.quantized_engine: expected the engine its static int8"),
+        ("fp32", "model_fp32_armstft.pt", "config.stft_backend: expected 'armstft' (as "),
+        ("fp32_armstft", "model_fp32.pt", "models.fp32_armstft.stft_backend: expected 'aten' (as "),
+    ],
+)
+def test_a_variant_whose_file_is_another_variant_is_refused(
+    run_cli, bundle_copy: Path, variant: str, impostor: str, message: str
+) -> None:
+    """A variant's file replaced by another variant's (and re-hashed): refused from the file's own graph,
+    whatever tolerance would have let its outputs through."""
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    target = manifest["models"][variant]["file"]
+    shutil.copy(bundle_copy / impostor, bundle_copy / target)
+    rehash(bundle_copy, target)
+    err = verify_refuses(run_cli, bundle_copy, message)
+    assert target in err  # the evidence names the file
+
+
+def test_the_default_bundle_reads_as_described() -> None:
+    """Every variant of the committed bundle, read from its graph, is what the manifest says."""
+    import armstft.faststft  # noqa: F401  (registers the armstft:: operators the files call)
+    from armstft.bundle import asbuilt
+    from armstft.bundle.manifest import load_manifest
+    from armstft.nn import quantize
+
+    manifest = load_manifest(DEFAULT_BUNDLE)
+    for variant in manifest.variants.values():
+        path = DEFAULT_BUNDLE / variant.file
+        with quantize.engine():
+            if variant.format == "exported_program":
+                module = torch.export.load(str(path)).module()
+            else:
+                module = torch.jit.load(str(path))
+        built = asbuilt.check(manifest, variant.name, asbuilt.graph_operators(module, []))
+        assert (built.precision, built.static_int8) == (
+            variant.precision,
+            variant.quantized_engine is not None,
+        )
+
+
+@pytest.mark.parametrize("engine", [e for e in torch.backends.quantized.supported_engines if e != "none"])
+def test_the_committed_dynamic_int8_variant_holds_under_every_engine(engine: str) -> None:
+    """The dynamic int8 variant names no engine, so it runs on whatever a board defaults to (onednn on
+    torch's aarch64 wheel, qnnpack elsewhere, x86 here): every engine this torch has must stay within the
+    manifest's tolerance of the host's golden outputs and keep fp32's class. (The static variant is pinned
+    to the engine its weights were packed for, QNNPACK, and is run so in every verify.)"""
+    from armstft.bundle.manifest import load_manifest
+    from armstft.device.verify import compare_outputs
+    from armstft.nn import quantize
+
+    manifest = load_manifest(DEFAULT_BUNDLE)
+    tol = manifest.variants["int8"].tolerance
+    with np.load(DEFAULT_BUNDLE / "golden.npz") as golden, quantize.engine(engine):
+        module = torch.jit.load(str(DEFAULT_BUNDLE / manifest.variants["int8"].file))
+        for case in manifest.cases:
+            with torch.inference_mode():
+                got = module(torch.from_numpy(golden[f"{case}.input"])).numpy()
+            want, fp32 = golden[f"{case}.out.int8"], golden[f"{case}.out.fp32"]
+            max_abs, _, problem = compare_outputs(got, want, tol)
+            assert problem is None, (engine, case, max_abs, problem)
+            assert np.array_equal(got.argmax(-1), fp32.argmax(-1)), (engine, case)

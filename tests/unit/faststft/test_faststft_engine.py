@@ -9,6 +9,7 @@ every vector path is exercised on the sizes it covers: SSE2 and AVX2 + FMA on th
 from __future__ import annotations
 
 import importlib.util
+import platform
 import shutil
 from pathlib import Path
 
@@ -105,6 +106,42 @@ def test_plain_c_matches_numpy(host_scalar, n: int) -> None:
     plan = host_scalar.plan(n, ISA_AUTO)
     assert plan is not None and plan.isa.startswith("scalar")
     check_plan(plan, np.random.default_rng(n + 2), frames=1)
+
+
+FORCED_BASE = """
+import json, sys
+import numpy as np, torch
+import armstft.faststft as fast
+x = torch.from_numpy(np.random.default_rng(7).standard_normal((2, 16000)).astype(np.float32))
+w = torch.hann_window(512)
+got = fast.stft(x, 512, 256, window=w, return_complex=True).numpy()
+padded = np.pad(x.double().numpy(), ((0, 0), (256, 256)), "reflect")
+frames = np.lib.stride_tricks.sliding_window_view(padded, 512, axis=-1)[:, ::256]
+ref = np.fft.rfft(frames * w.double().numpy(), axis=-1).transpose(0, 2, 1)
+err = np.abs(got - ref).max() / np.abs(ref).max() if np.isfinite(got).all() else float("nan")
+print(json.dumps({"simd": fast.simd(), "err": float(err)}))
+"""
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64", reason="ARMSTFT_ISA=base picks SSE2 over AVX2: x86-64 only"
+)
+@pytest.mark.parametrize("isa", ["base", "sse2"])
+def test_the_operator_library_runs_the_base_path_when_told(isa: str) -> None:
+    """ARMSTFT_ISA=base makes the operator library (not just the engine's test build) take the path an
+    x86-64 without AVX2 takes, so CI runs every fast-STFT test on it (scripts/other-isas.sh)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ARMSTFT_ISA": isa}
+    proc = subprocess.run(
+        [sys.executable, "-c", FORCED_BASE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert doc["simd"] == "sse2" and doc["err"] <= TOL, doc
 
 
 def test_sizes_without_a_plan(host) -> None:

@@ -1,7 +1,12 @@
 """armstft.log_mel: log(fb^T |stft|^power + eps) in one pass, against float64 and torchaudio's MelSpectrogram.
 
-The tolerance is on the log: 1e-4 absolute is a relative error of 1e-4 in each mel energy (measured:
-~1e-5 for both armstft and torchaudio's own float32 pipeline against float64).
+The tolerance is an error model, per mel value, not one number: an float32 STFT is exact to a fraction of
+the spectrum's *peak* (the product's stated STFT tolerance, ``STFT_PEAK_REL`` = 1e-5 of the peak), so each
+bin's magnitude may be off by ``d = STFT_PEAK_REL * peak``; its power by ``2|X|d + d^2`` (power 2) or ``d``
+(power 1); the band's energy ``m`` by the filterbank sum of those, ``dm``; and the log by at most
+``log(m + eps) - log(m + eps - dm)``, plus float32 rounding of the log itself. Loud bands are held to
+~1e-5; a band 90 dB below the peak may move by ~1e-4. Before, one absolute 1e-4 on the log held on the
+AVX2 path and failed on SSE2 (1.29e-4 in a band of energy 1.2e-5, scripts/other-isas.sh).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import torchaudio
 
 import armstft
 import armstft.faststft as fast
+from armstft.host.export import STFT_PEAK_REL
 
 SR = 16000
-LOG_TOL = 1e-4
+FP32_LOG_ROUNDING = 4 * 2.0**-24  # float32 rounding of a log value, relative to its size (a few ulp)
 
 
 def clip(batch: int = 2, seconds: float = 1.0, seed: int = 0) -> torch.Tensor:
@@ -33,6 +39,29 @@ def reference64(x: torch.Tensor, fb: torch.Tensor, n_fft: int, hop: int, window:
                       return_complex=True)  # fmt: skip
     mag = spec.abs().pow(power)
     return torch.log(torch.matmul(mag.transpose(-1, -2), fb.double()).transpose(-1, -2) + eps)
+
+
+def log_bound(x: torch.Tensor, fb: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, power: float,
+              eps: float, ref: torch.Tensor, **framing: object) -> torch.Tensor:  # fmt: skip
+    """The largest |error| a float32 log-mel within the stated STFT tolerance may have, per value (the
+    module docstring's error model), from the float64 STFT of ``x``."""
+    spec = torch.stft(x.double(), n_fft, hop, window=window.double(), return_complex=True, **framing).abs()
+    d = STFT_PEAK_REL * spec.amax(dim=(-2, -1), keepdim=True)
+    dpow = 2 * spec * d + d * d if power == 2.0 else d.expand_as(spec)
+    dm = torch.matmul(dpow.transpose(-1, -2), fb.double().abs()).transpose(-1, -2)
+    energy = ref.exp()  # m + eps
+    low = torch.clamp(energy - dm, min=eps / 2)
+    return (energy.log() - low.log()) + FP32_LOG_ROUNDING * ref.abs() + 1e-7
+
+
+def assert_within_bound(got: torch.Tensor, ref: torch.Tensor, bound: torch.Tensor) -> None:
+    err = (got.double() - ref).abs()
+    assert bool(torch.isfinite(got).all()), "NaN/Inf in the log-mel"
+    worst = int((err / bound).argmax())
+    assert bool((err <= bound).all()), (
+        f"|error| {float(err.flatten()[worst]):.3g} > bound {float(bound.flatten()[worst]):.3g} "
+        f"at log-mel {float(ref.flatten()[worst]):.3f}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,8 +82,10 @@ def test_matches_float64_and_torchaudio(
     ref = reference64(x, mel.mel_scale.fb, n_fft, hop, w, power, 1e-6)
     theirs = torch.log(mel(x) + 1e-6)
     assert got.shape == theirs.shape == ref.shape
-    assert float((got - ref).abs().max()) <= LOG_TOL
-    assert float((got - theirs).abs().max()) <= 2 * LOG_TOL
+    bound = log_bound(x, mel.mel_scale.fb, n_fft, hop, w, power, 1e-6, ref)
+    assert_within_bound(got, ref, bound)
+    assert_within_bound(theirs, ref, bound)  # torchaudio's float32 pipeline is held to the same model
+    assert_within_bound(got, theirs.double(), 2 * bound)
 
 
 @pytest.mark.parametrize("kwargs", [dict(center=False), dict(normalized=True), dict(pad_mode="constant")])
@@ -68,7 +99,8 @@ def test_framing_options(kwargs: dict) -> None:
     if kwargs.get("pad_mode"):
         spec = torch.stft(x.double(), 512, 128, window=w.double(), pad_mode="constant", return_complex=True)
         ref = torch.log(torch.matmul(spec.abs().pow(2).T, fb.double()).T + 1e-6)
-    assert got.shape == ref.shape and float((got - ref).abs().max()) <= LOG_TOL
+    assert got.shape == ref.shape
+    assert_within_bound(got, ref, log_bound(x, fb, 512, 128, w, 2.0, 1e-6, ref, **kwargs))
 
 
 def test_gradient_falls_back_to_torch_and_flows() -> None:
