@@ -117,10 +117,7 @@ class JsonOut:
         if self._reserve_fd >= 0:
             os.close(self._reserve_fd)
             self._reserve_fd = -1
-        try:
-            os.unlink(self.reserve_path)
-        except OSError:
-            pass
+        _unlink(str(self.reserve_path))
 
     def write(self, document: dict[str, Any]) -> None:
         """Replace the file's content with ``document`` (standard JSON: no NaN), atomically; then grow the

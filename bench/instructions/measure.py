@@ -3,7 +3,7 @@ model (guest.py's cases A-E, M, W) under qemu-aarch64 for each --cpus model, and
 x86 host; writes one JSON document and prints the table (table.py, goals beside the figures).
 
     python bench/instructions/measure.py [--out bench/instructions/measured.json] [--runs 2]
-        [--cases A,B,C,D,E,M,W] [--cpus cortex-a76,cortex-a72]
+        [--cases A,B,C,D,E,M,W,Q] [--cpus cortex-a76,cortex-a72]
 
 Why a script and not a test: counts are figures to report, not pass/fail checks; they come from real
 QEMU (Debian's dynamically linked qemu-aarch64, which loads TCG plugins), a real aarch64 CPython + torch
@@ -242,7 +242,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE / "measured.json"))
     ap.add_argument("--runs", type=int, default=2, help="emulated runs (to show the counts repeat)")
-    ap.add_argument("--cases", default="A,B,C,D,E,M,W")
+    ap.add_argument("--cases", default="A,B,C,D,E,M,W,Q")
     ap.add_argument("--cpus", default="cortex-a76,cortex-a72", help="QEMU -cpu models, one guest series each")
     ap.add_argument("--rootfs", default=None)
     ap.add_argument("--tolerance", type=float, default=0.001, help="max relative spread between runs")

@@ -47,8 +47,11 @@ def ts_per_op(rows: Rows) -> float | None:
     return None if op is None or sel is None else (op["per_call"] - sel["per_call"]) / op["frames"]
 
 
-def best_static(rows: Rows) -> float | None:
-    found = [r["per_call"] for (c, i), r in rows.items() if c == "W" and i.startswith("static int8")]
+def best_static(rows: Rows, key: str = "per_call") -> float | None:
+    """The static int8 row's ``key`` (median per call; ``per_call_max``: its slowest call)."""
+    found = [
+        r.get(key, r["per_call"]) for (c, i), r in rows.items() if c == "W" and i.startswith("static int8")
+    ]
     return min(found) if found else None
 
 
@@ -80,6 +83,9 @@ GOALS: list[tuple[str, str, Callable[[Rows], float | None], Callable[[float], bo
      lambda v: v >= 1.45, "ratio"),
     ("whole model: ATen fp32 / static int8 (W, best front end)", "≥ 2x",
      lambda r: ratio(per_call(r, "W", "ATen fp32"), best_static(r)), lambda v: v >= 2.0, "ratio"),
+    ("  the same against static int8's slowest call (W)", "≥ 2x",
+     lambda r: ratio(per_call(r, "W", "ATen fp32"), best_static(r, "per_call_max")),
+     lambda v: v >= 2.0, "ratio"),
     ("whole model: ATen fp32 / ATen fp32 accelerated (W)", "—",
      lambda r: ratio(per_call(r, "W", "ATen fp32"), per_call(r, "W", "ATen fp32 (accelerated)")),
      lambda v: True, "ratio"),
