@@ -11,12 +11,14 @@ So torch is only located, never imported: ``ARMSTFT_TORCH_DIR`` (a torch package
 ``include/`` and ``lib/``, e.g. the target sysroot's) or else the torch package on this Python's path.
 Compilers come from the usual ``CC``/``CXX``/``CFLAGS``; with neither set, ``ccache`` is used when it is
 installed and ``ARMSTFT_CACHE`` names a cache (a rebuild of the one C++ file then costs seconds, not a
-minute).  ``ARMSTFT_NO_NATIVE=1`` builds a pure-Python package (every call then goes to torch).
+minute).  Sources and compile flags come from ``armstft/faststft/src/build.json``, which the aarch64 wheel
+script reads too.  ``ARMSTFT_NO_NATIVE=1`` builds a pure-Python package (every call then goes to torch).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 from pathlib import Path
@@ -26,8 +28,10 @@ from setuptools.command.build_ext import build_ext
 
 SRC = "armstft/faststft/src"
 LIB = "armstft/faststft/libarmstft_ops.so"
-C_FLAGS = ["-O3", "-g0", "-std=gnu11", "-fno-math-errno"]
-CXX_FLAGS = ["-O2", "-g0", "-std=c++17", "-fno-math-errno", "-fvisibility=hidden", "-Wno-unused-parameter"]
+# sources and flags, shared with scripts/build-aarch64-wheel.sh (one definition for both builds)
+BUILD = json.loads(Path(SRC, "build.json").read_text(encoding="utf-8"))
+C_FLAGS: list[str] = BUILD["c_flags"]
+CXX_FLAGS: list[str] = BUILD["cxx_flags"]
 
 
 def torch_dir() -> Path | None:
@@ -103,13 +107,13 @@ def native_extensions() -> list[Extension]:
     if torch is None:
         print("setup.py: no torch package with headers found: building armstft without its native library")
         return []
-    # every header in src/ (a hand-kept list misses the next one added, and a stale build goes unnoticed)
-    headers = sorted(str(h) for h in Path(SRC).glob("*.h"))
+    # every header under src/ (a hand-kept list misses the next one added, and a stale build goes unnoticed)
+    headers = sorted(str(h) for h in Path(SRC).rglob("*.h"))
     include = [SRC, str(torch / "include"), str(torch / "include/torch/csrc/api/include")]
     return [
         Extension(
             "armstft.faststft.libarmstft_ops",
-            sources=[f"{SRC}/fft.c", f"{SRC}/fft_mixed.c", f"{SRC}/stft.c", f"{SRC}/ops.cpp"],
+            sources=[f"{SRC}/{name}" for name in [*BUILD["library_c"], *BUILD["library_cxx"]]],
             depends=headers,
             include_dirs=include,
             library_dirs=[str(torch / "lib")],
@@ -125,7 +129,7 @@ def native_extensions() -> list[Extension]:
         # the CPython shim for plain eager calls (src/fastpath.cpp); the package works without it
         Extension(
             "armstft.faststft._fastpath",
-            sources=[f"{SRC}/fastpath.cpp"],
+            sources=[f"{SRC}/{name}" for name in BUILD["shim_cxx"]],
             depends=headers,
             include_dirs=include,
             library_dirs=[str(torch / "lib")],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__version__ = "0.1.0"
+from armstft.core.version import __version__ as __version__  # (armstft.__version__, the public name)
 
 _FAST = ("stft", "istft", "log_mel", "StreamingStft", "accelerate", "accelerated")
 

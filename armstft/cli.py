@@ -14,8 +14,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from armstft import limits
-from armstft.errors import ArmstftError, shown
+from armstft.core import bounds
+from armstft.core.errors import ArmstftError, shown
+from armstft.device.benchsettings import BenchSettings
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -30,16 +31,16 @@ def emit(document: dict[str, Any]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from armstft import info
+    from armstft.nn import runtime
 
-    data = info.collect()
-    say(info.summary(data))
+    data = runtime.collect()
+    say(runtime.summary(data))
     emit(data)
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from armstft.verify import VerifyReport, verify_bundle
+    from armstft.device.verify import VerifyReport, verify_bundle
 
     report = VerifyReport(bundle=str(args.bundle))
     try:
@@ -87,7 +88,7 @@ def _threads(text: str) -> tuple[int, ...]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from armstft.bench import BenchSettings, run_bench
+    from armstft.device.bench import run_bench
 
     base = BenchSettings.quick() if args.quick else BenchSettings()
     settings = BenchSettings(
@@ -105,7 +106,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from armstft.export import export_bundle
+    from armstft.host.export import export_bundle
 
     path = export_bundle(args.weights, args.out, name=args.name)
     say(f"wrote bundle {args.out}")
@@ -114,18 +115,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from armstft import strictjson
-    from armstft.config import StftConfig
-    from armstft.errors import InputError
-    from armstft.export import bundle_user_model
+    from armstft.core import strictjson
+    from armstft.core.config import StftConfig
+    from armstft.core.errors import InputError
+    from armstft.host.userbundle import bundle_user_model
 
     config = None
     if args.config is not None:
         try:
             with args.config.open("rb") as stream:
-                raw = stream.read(limits.MANIFEST_MAX_BYTES + 1)
-            if len(raw) > limits.MANIFEST_MAX_BYTES:
-                raise strictjson.JsonError(f"more than {limits.MANIFEST_MAX_BYTES} bytes")
+                raw = stream.read(bounds.MANIFEST_MAX_BYTES + 1)
+            if len(raw) > bounds.MANIFEST_MAX_BYTES:
+                raise strictjson.JsonError(f"more than {bounds.MANIFEST_MAX_BYTES} bytes")
             data = strictjson.loads(raw)
         except OSError as err:
             raise InputError(str(args.config), "file", "a readable JSON STFT config", err.strerror) from None
@@ -139,7 +140,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from armstft.run import classify
+    from armstft.device.run import classify
 
     document = classify(args.bundle, args.audio, args.variant, case_seconds=args.case_seconds)
     say(f"{shown(args.audio)}: {', '.join(shown(p) for p in document['predicted'])}")
@@ -151,7 +152,7 @@ def _case_seconds(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--case-seconds",
         type=_seconds,
-        default=limits.CASE_SECONDS,
+        default=bounds.CASE_SECONDS,
         help="watchdog: seconds one model load or call may take before it is stopped (default %(default)g)",
     )
 
@@ -171,13 +172,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=Path("bench.json"), help="JSON results, rewritten after each case"
     )
-    p.add_argument("--seconds", type=float, help="time budget per case (default 2, --quick 0.5)")
-    p.add_argument("--iterations", type=int, help="iterations per case (default 200, --quick 20)")
-    p.add_argument("--warmup", type=int, help="warm-up calls per case (default 3)")
-    p.add_argument("--threads", type=_threads, help="thread counts, e.g. 1,2 (default 1..nproc)")
+    full, quick = BenchSettings(), BenchSettings.quick()  # the defaults the help states are these
     p.add_argument(
-        "--backends", default="aten,armstft", help="STFT backends to compare (default aten,armstft)"
+        "--seconds",
+        type=float,
+        help=f"time budget per case (default {full.seconds:g}, --quick {quick.seconds:g})",
     )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        help=f"iterations per case (default {full.iterations}, --quick {quick.iterations})",
+    )
+    p.add_argument(
+        "--warmup", type=int, help=f"warm-up calls per case (default {full.warmup}, --quick {quick.warmup})"
+    )
+    p.add_argument("--threads", type=_threads, help="thread counts, e.g. 1,2 (default 1..nproc)")
+    backends = ",".join(full.backends)
+    p.add_argument("--backends", default=backends, help=f"STFT backends to compare (default {backends})")
     p.add_argument("--quick", action="store_true", help="short settings for CI and emulated boards")
     _case_seconds(p)
     p.set_defaults(func=cmd_bench)

@@ -1,5 +1,5 @@
 """Measure how far the bundle's outputs move for reasons other than a broken device, to justify the
-tolerances written into every manifest (armstft/export.py).
+tolerances written into every manifest (armstft/host/export.py).
 
     python bench/tolerances.py [--weights models/default-weights.pt]
 
@@ -8,7 +8,7 @@ tolerances written into every manifest (armstft/export.py).
   default) vs the host's golden int8 outputs, and whether the predicted class still matches fp32.
 - static int8: the static-int8 model calibrated with each engine's own qconfig and run under that engine,
   on both front ends (aten, armstft): max |int8 - fp32| in the model's own logit steps
-  (armstft.quantize.output_step), the error model behind quantize.STATIC_INT8_STEPS. Run it again under
+  (armstft.nn.quantize.output_step), the error model behind quantize.STATIC_INT8_STEPS. Run it again under
   ``ATEN_CPU_CAPABILITY=default|avx2`` (and ``ONEDNN_MAX_CPU_ISA``) to see the lower ISA paths.
 Prints a table; the figures quoted in docs/bundle.md come from this script.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from armstft import quantize
-from armstft.export import build_model, golden_inputs, load_weights, script_frozen
-from armstft.quantize import dynamic_int8
+from armstft.host.export import build_model, golden_inputs, load_weights, script_frozen
+from armstft.nn import quantize
+from armstft.nn.quantize import dynamic_int8
 
 
 def main() -> None:

@@ -16,6 +16,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the repository's default bundle, relative to the clone (pushed by the HIL suite, staged into the emulated
+#: board, installed by the armstft-model recipe)
+REPO_BUNDLE = "models/default"
+#: where every board image installs that bundle: the emulated board, the Yocto images (the armstft-model
+#: recipe), the env files' ``armstft_bundle``, the oeqa case and the ptest read it there;
+#: tests/unit/test_one_definition.py holds those copies (YAML, BitBake, shell) to this one
+BOARD_BUNDLE = "/usr/share/armstft/default"
+
 
 def cache_root() -> Path:
     """``$ARMSTFT_CACHE``, else ``~/.cache/armstft``: the venv, downloads and (by default) build products."""

@@ -78,18 +78,37 @@ trap 'rm -rf "$work"' EXIT
 src=$repo/armstft/faststft/src
 so=libarmstft_ops.so
 shim=_fastpath.cpython-${pyver/./}-aarch64-linux-gnu.so
-cxxflags=(-O2 -g0 -std=c++17 -fno-math-errno -fPIC -DNDEBUG -fvisibility=hidden -I"$src" -I"$torch_dir/include"
-          -I"$torch_dir/include/torch/csrc/api/include")
+# sources and flags: armstft/faststft/src/build.json, the list setup.py builds from too (one definition)
+build_list() { "$python" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))[sys.argv[2]]))' "$src/build.json" "$1"; }
+mapfile -t c_sources < <(build_list library_c)
+mapfile -t cxx_sources < <(build_list library_cxx)
+mapfile -t shim_sources < <(build_list shim_cxx)
+mapfile -t cflags < <(build_list c_flags)
+mapfile -t cxxflags < <(build_list cxx_flags)
+[[ ${#c_sources[@]} -gt 0 && ${#cxx_sources[@]} -gt 0 && ${#cxxflags[@]} -gt 0 ]] || die "$src/build.json: expected sources and flags, got none"
+includes=(-I"$src" -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include")
 log "compiling $so and $shim with $cxx against $torch_dir"
-for c in fft fft_mixed stft; do
-    nice -n 10 "${launcher[@]}" "$cc" -O3 -g0 -std=gnu11 -fno-math-errno -fPIC -DNDEBUG -I"$src" -c "$src/$c.c" -o "$work/$c.o"
+objects=()
+for c in "${c_sources[@]}"; do
+    o=$work/${c//\//_}.o
+    nice -n 10 "${launcher[@]}" "$cc" "${cflags[@]}" "${includes[@]}" -c "$src/$c" -o "$o"
+    objects+=("$o")
 done
-nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" -c "$src/ops.cpp" -o "$work/ops.o"
-nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" -I"$inc/usr/include" -I"$inc/usr/include/python$pyver" -I"$pyinc" \
-    -c "$src/fastpath.cpp" -o "$work/fastpath.o"
-"$cxx" -shared "$work"/{fft,fft_mixed,stft,ops}.o -L"$torch_dir/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lm \
+for c in "${cxx_sources[@]}"; do
+    o=$work/${c//\//_}.o
+    nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" "${includes[@]}" -c "$src/$c" -o "$o"
+    objects+=("$o")
+done
+shim_objects=()
+for c in "${shim_sources[@]}"; do
+    o=$work/${c//\//_}.o
+    nice -n 10 "${launcher[@]}" "$cxx" "${cxxflags[@]}" "${includes[@]}" -I"$inc/usr/include" \
+        -I"$inc/usr/include/python$pyver" -I"$pyinc" -c "$src/$c" -o "$o"
+    shim_objects+=("$o")
+done
+"$cxx" -shared "${objects[@]}" -L"$torch_dir/lib" -Wl,--no-as-needed -lc10 -ltorch_cpu -ltorch -lm \
     -Wl,-soname,$so -Wl,-rpath,'$ORIGIN/../../torch/lib' -o "$work/$so"
-"$cxx" -shared "$work/fastpath.o" -L"$work" -L"$torch_dir/lib" -larmstft_ops -ltorch_python -ltorch -ltorch_cpu -lc10 \
+"$cxx" -shared "${shim_objects[@]}" -L"$work" -L"$torch_dir/lib" -larmstft_ops -ltorch_python -ltorch -ltorch_cpu -lc10 \
     -Wl,-rpath,'$ORIGIN:$ORIGIN/../../torch/lib' -o "$work/$shim"
 glibc=0.0
 for lib in "$work/$so" "$work/$shim"; do

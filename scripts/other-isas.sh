@@ -10,9 +10,9 @@
 # Profiles: avx2 (an AVX2 x86-64 without AVX-512, like the EPYC that found issue 16) and default (the
 # x86-64 baseline). Under each: the tests that touch numerics (export, quantize, golden, verify, bench,
 # pt2, the float64 reference, the fast STFT and its acceleration), then the committed bundle verified.
-# The quantized engines are covered inside those tests (tests/unit/test_verify.py runs the committed int8
-# variants under every engine this torch has). The plain-C engine (no SIMD at all) is a separate build,
-# tested on any host by tests/unit/test_faststft_engine.py::test_plain_c_matches_numpy.
+# The quantized engines are covered inside those tests (tests/unit/armstft/test_verify.py runs the committed
+# int8 variants under every engine this torch has). The plain-C engine (no SIMD at all) is a separate build,
+# tested on any host by tests/unit/faststft/test_faststft_engine.py::test_plain_c_matches_numpy.
 #
 # Usage: scripts/other-isas.sh [PROFILE ...] (default: avx2 default); needs ARMSTFT_VENV or the cache's venv.
 set -euo pipefail
@@ -29,10 +29,11 @@ fi
 
 # test_faststft_neon.py is left out: it cross-builds for aarch64 and runs under qemu, no x86 path in it
 numeric_tests=(
-    tests/unit/test_export.py tests/unit/test_quantize.py tests/unit/test_golden.py tests/unit/test_verify.py
-    tests/unit/test_info_bench.py tests/unit/test_pt2.py tests/unit/test_reference.py
+    tests/unit/armstft/test_export.py tests/unit/armstft/test_quantize.py tests/unit/armstft/test_golden.py
+    tests/unit/armstft/test_verify.py tests/unit/armstft/test_info_bench.py tests/unit/armstft/test_pt2.py
+    tests/unit/armstft/test_reference.py
 )
-for f in tests/unit/test_faststft_*.py; do
+for f in tests/unit/faststft/test_faststft_*.py; do
     [[ $f == */test_faststft_neon.py ]] || numeric_tests+=("$f")
 done
 

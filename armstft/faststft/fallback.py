@@ -2,8 +2,9 @@
 
 Why: a bundle's scripted model calls ``armstft::stft`` / ``armstft::log_mel``; on a machine whose armstft
 was built without its native part (or with ``ARMSTFT_FASTSTFT=off``) that model must still load and give
-the same answers, only at torch's speed.  Same schemas as the C++ library (src/ops.cpp), kernels
-registered as CompositeImplicitAutograd so they stay differentiable and traceable.
+the same answers, only at torch's speed.  Same schemas as the C++ library (src/ops/register.cpp;
+tests/unit/faststft/test_faststft_schemas.py holds the two equal), kernels registered as
+CompositeImplicitAutograd so they stay differentiable and traceable.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``stft``, ``istft``, ``log_mel``: torch.stft's / torch.istft's signatures over the armstft operators.
 
-Why thin: the operators (src/ops.cpp) decide per call between the engine and torch's own ops, check the
+Why thin: the operators (src/ops/) decide per call between the engine and torch's own ops, check the
 arguments and warn as torch does, so every caller — this function, TorchScript, torch.export, a C++
 program — gets the same answer.  Python adds only what an operator cannot see:
 

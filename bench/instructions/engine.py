@@ -14,7 +14,7 @@ before/after figures.  Host: the same sources as a shared library for this machi
 ratios; the AVX2 plans run only where the CPU has AVX2 and FMA.
 
 Why a script and not a test: the counts are figures to report; the engine tests
-(tests/unit/test_faststft_engine.py) reuse the build and check helpers below for correctness.
+(tests/unit/faststft/test_faststft_engine.py) reuse the build and check helpers below for correctness.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SRC = REPO / "armstft" / "faststft" / "src"
 DRIVER = HERE / "engine_driver.c"
-ENGINE_SOURCES = ("fft.c", "fft_mixed.c")  # what the engine is; stft.c and module.c sit on top of it
+# what the engine is; stft.c and the operator library (src/ops/) sit on top of it
+ENGINE_SOURCES = ("fft.c", "fft_mixed.c")
 ENGINE_HEADERS = ("fft.h", "fft_mixed.h", "simd.h", "simd_avx2.h", "split.h", "dft.h", "engine_core.h")
 CROSS_CC = "aarch64-linux-gnu-gcc"
 CROSS_FLAGS = ["-O3", "-march=armv8-a", "-std=gnu11", "-static"]  # the anchors' method

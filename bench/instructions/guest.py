@@ -180,7 +180,7 @@ def qnnpack_input_calls(g: torch.Generator) -> dict:
     buffer (pointers into its input) and rebuilds it whenever the input tensor's address differs from the
     last call's.  The same convolution (the default model's first: 1 -> 8 channels, 3x3, a 40 x 63 log-mel
     image) called on one input every time, or on two inputs in turn (two addresses)."""
-    from armstft import quantize
+    from armstft.nn import quantize
 
     with quantize.engine("qnnpack"):
         weight = torch.quantize_per_tensor(torch.randn(8, 1, 3, 3, generator=g), 0.02, 0, torch.qint8)
@@ -208,7 +208,7 @@ def model_calls(x: torch.Tensor, bundle: Path | None) -> dict:
     model called outside its engine block runs on the platform default, onednn on aarch64)."""
     if bundle is None:
         return {}
-    from armstft import quantize
+    from armstft.nn import quantize
 
     variants = json.loads((bundle / "manifest.json").read_text())["models"]
     calls = {}

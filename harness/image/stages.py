@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import astuple
 from pathlib import Path
 
+from harness import paths
 from harness.files import atomic_write
 
 from . import apt, elfcheck, initramfs, kernel, keys, log, pyc, rootfs, sysconfig, wheels
@@ -26,8 +27,8 @@ DEB_PACKAGES = (
     "libc6",
 )
 KERNEL_META = "linux-image-arm64"
-BUNDLE_REL = "models/default"
-BUNDLE_ON_BOARD = "usr/share/armstft/default"
+BUNDLE_REL = paths.REPO_BUNDLE
+BUNDLE_ON_BOARD = paths.BOARD_BUNDLE.lstrip("/")  # relative to the root tree
 HERE = Path(__file__).resolve().parent
 _INITRD_FILES = ("initramfs.py", "kernel.py")
 _PY_DIRS = ["usr/lib/python3.11", "usr/lib/python3/dist-packages", sysconfig.SITE_PACKAGES]
@@ -118,9 +119,9 @@ def debian(layout: Layout, refresh: bool, state: State) -> tuple[list[apt.Deb], 
             )
         kdeb = kernel_debs[0]
         state.put("apt", {"key": key, "closure": [astuple(d) for d in closure], "kernel": astuple(kdeb)})
-    paths = pkg.download([*closure, kdeb])
+    downloaded = pkg.download([*closure, kdeb])
     log.info(f"debian: {len(closure)} packages + {kdeb}")
-    return closure, kdeb, paths[:-1], paths[-1]
+    return closure, kdeb, downloaded[:-1], downloaded[-1]
 
 
 def kernel_and_initrd(

@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(
         "--armstft-bundle",
         type=Path,
-        default=paths.repo_root() / "models" / "default",
+        default=paths.repo_root() / paths.REPO_BUNDLE,
         help="host bundle pushed to the board (checked by hash), verified, benched (default: %(default)s)",
     )
     add("--armstft-results", type=Path, help="run folder to write (default: a new timestamped one)")

@@ -15,6 +15,7 @@ import secrets
 import shlex
 from pathlib import Path
 
+from armstft.bundle.hashing import sha256_file
 from harness.drivers.ssh import regular_tree
 from harness.drivers.transport import CommandResult, Transport
 from harness.errors import StageError
@@ -40,7 +41,8 @@ def local_hashes(bundle: Path, stage: str = "pushing") -> dict[str, str]:
         raise StageError(stage, f"{bundle}: bundle: expected a flat folder of files, got a subfolder")
     if not files:
         raise StageError(stage, f"{bundle}: bundle: expected files, got an empty folder")
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    # the bundle format's own hashing (armstft.bundle.hashing): what export wrote into the manifest
+    return {p.name: sha256_file(p) for p in files}
 
 
 def bundle_digest(hashes: dict[str, str]) -> str:

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from labgrid.util.helper import get_free_port
 
+from harness import paths
 from harness.drivers.ssh import SSHConnection, SSHTarget
 from harness.steps.push import bundle_digest, local_hashes
 from tests.boards.conftest import REPO, junit_outcomes, run_pytest, ssh_args
 
-BUNDLE = REPO / "models" / "default"
+BUNDLE = REPO / paths.REPO_BUNDLE
 SSH_TEST = "tests/hil/test_boot.py::test_ssh_reaches_an_aarch64_board"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from armstft.bundle import load_manifest
+from armstft.bundle.manifest import load_manifest
 from harness.steps.device import parse_stdout_json
 
 pytestmark = pytest.mark.stage("verifying")
@@ -42,7 +42,8 @@ def test_info_cpu_has_neon_or_better(info):
 
 
 def test_info_fft_backend_is_pocketfft(info):
-    # ATen's CPU FFT is MKL or pocketfft (armstft.info); there is no MKL for ARM, so an ARM board must say so
+    # ATen's CPU FFT is MKL or pocketfft (armstft.nn.runtime); there is no MKL for ARM, so an ARM board
+    # must say so
     assert info["fft_backend"] == "pocketfft", info["fft_backend"]
 
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from armstft.cli import main
+from harness import paths
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_BUNDLE = REPO / "models" / "default"
+DEFAULT_BUNDLE = REPO / paths.REPO_BUNDLE
 DEFAULT_WEIGHTS = REPO / "models" / "default-weights.pt"
 
 
@@ -58,7 +59,7 @@ def rewrite_manifest(bundle: Path, change: Callable[[dict[str, Any]], None]) -> 
 
 def rehash(bundle: Path, *names: str) -> None:
     """Record the current sha256 of ``names`` in the manifest: a change that the hashes no longer catch."""
-    from armstft.bundle import sha256_file
+    from armstft.bundle.hashing import sha256_file
 
     rewrite_manifest(bundle, lambda m: m["files"].update({n: sha256_file(bundle / n) for n in names}))
 

@@ -1,0 +1,53 @@
+"""The harness stays in the shape its design asks for: small modules, short functions, no sys.path patches,
+and no reaching into another object's private attributes (labgrid's above all: subclass a driver instead)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from harness import paths
+
+REPO = paths.repo_root()
+HARNESS = sorted((REPO / "harness").rglob("*.py"))
+TESTS = sorted(p for d in ("hil", "faults", "boards") for p in (REPO / "tests" / d).rglob("*.py"))
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_are_small():
+    big = [
+        f"{p.relative_to(REPO)}: {n} lines" for p in HARNESS if (n := len(p.read_text().splitlines())) > 400
+    ]
+    long = []
+    for path in HARNESS:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {length} lines")
+    assert not big and not long, big + long
+
+
+def test_no_sys_path_patches():
+    patched = [
+        str(p.relative_to(REPO))
+        for p in [*HARNESS, *TESTS, *sorted((REPO / "tests" / "unit").rglob("*.py"))]
+        if re.search(r"sys\.path\.(insert|append)\(", p.read_text())
+    ]
+    assert not patched, patched
+
+
+def test_no_private_attribute_of_another_object():
+    """``obj._name`` is allowed on ``self``/``cls`` only (our own state, or a subclass's inherited hooks)."""
+    found = []
+    for path in [*HARNESS, *TESTS]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} .{node.attr}")
+    assert not found, found
