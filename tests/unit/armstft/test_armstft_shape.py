@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.unit.codeshape import oversized
 from tests.unit.conftest import REPO
 
 PACKAGE = REPO / "armstft"
@@ -29,8 +30,6 @@ LAYERS = {
     "host": 5,
     "": 6,  # the top level: __init__, __main__, cli
 }
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
 
 
 def module_name(path: Path) -> str:
@@ -163,19 +162,7 @@ def test_the_board_package_never_imports_host_tools():
 
 def test_modules_and_functions_are_small():
     """The rule of tests/unit/harness/test_harness_shape.py, for armstft's Python modules."""
-    big = [
-        f"{p.relative_to(REPO)}: {n} lines"
-        for p in MODULES
-        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
-    ]
-    long = []
-    for path in MODULES:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = node.end_lineno - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {length} lines")
-    assert not big and not long, big + long
+    assert not (found := oversized(MODULES, REPO)), found
 
 
 # The C/C++ bound: the engine's C files each hold one transform family with its vector variants (stft.c, the

@@ -7,26 +7,15 @@ import ast
 import re
 
 from harness import paths
+from tests.unit.codeshape import oversized
 
 REPO = paths.repo_root()
 HARNESS = sorted((REPO / "harness").rglob("*.py"))
 TESTS = sorted(p for d in ("hil", "faults", "boards") for p in (REPO / "tests" / d).rglob("*.py"))
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
 
 
 def test_modules_and_functions_are_small():
-    big = [
-        f"{p.relative_to(REPO)}: {n} lines" for p in HARNESS if (n := len(p.read_text().splitlines())) > 400
-    ]
-    long = []
-    for path in HARNESS:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = node.end_lineno - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {length} lines")
-    assert not big and not long, big + long
+    assert not (found := oversized(HARNESS, REPO)), found
 
 
 def test_no_sys_path_patches():
