@@ -39,6 +39,8 @@ def _run_section(meta: dict[str, Any]) -> list[str]:
         ("finished (UTC)", meta.get("finished")),
         ("environment", meta.get("env")),
         ("git commit", meta.get("git_commit")),
+        ("bundle (host)", meta.get("bundle")),
+        ("bundle on the board", meta.get("bundle_on_board")),
         ("boot to shell [s]", meta.get("boot_seconds")),
         ("login timeout [s]", meta.get("login_timeout")),
         ("latency limits", "asserted" if meta.get("limits_asserted") else "recorded only, not judged"),
@@ -98,9 +100,19 @@ def _info_section(board_dir: Path, problems: list[str]) -> list[str]:
         return []
 
 
-def _verify_section(board_dir: Path, problems: list[str]) -> list[str]:
+def _verify_titles(meta: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Each verify document's heading, naming the bundle the run pushed (ours or a user's)."""
+    pushed = Path(str(meta.get("bundle") or "?")).name
+    return (
+        ("verify", f"pushed bundle `{pushed}`"),
+        ("verify-corrupt", f"corrupted copy of `{pushed}` (must fail)"),
+        ("verify-installed", "the image's installed bundle"),
+    )
+
+
+def _verify_section(board_dir: Path, meta: dict[str, Any], problems: list[str]) -> list[str]:
     lines: list[str] = []
-    for name, title in (("verify", "default bundle"), ("verify-corrupt", "corrupted copy (must fail)")):
+    for name, title in _verify_titles(meta):
         path = board_dir / f"{name}.json"
         if not path.exists():
             continue
@@ -214,7 +226,7 @@ def render(results: RunResults, baseline: Path | None = None) -> Path:
     lines = _run_section(results.meta())
     lines += _tests_section(results)
     lines += _info_section(results.board_dir, problems)
-    lines += _verify_section(results.board_dir, problems)
+    lines += _verify_section(results.board_dir, results.meta(), problems)
     lines += _bench_section(results, problems)
     lines += limits_section(results.board_dir, problems)
     lines += compare_section(results.root, baseline, problems)

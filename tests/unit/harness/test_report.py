@@ -160,6 +160,18 @@ def test_report_of_a_complete_run(run):
     assert "Problems" not in text
 
 
+def test_report_names_the_pushed_bundle_and_the_installed_one(run):
+    run.update_meta(board="b", bundle="/home/u/bundles/whisper-tiny", bundle_on_board="/tmp/w/whisper-tiny")
+    verified = {"ok": True, "error": None, "cases": []}
+    run.write_board_json("verify", verified)
+    run.write_board_json("verify-installed", verified)
+    text = render(run).read_text()
+    assert "**bundle (host)**: /home/u/bundles/whisper-tiny" in text
+    assert "## Verify: pushed bundle `whisper-tiny`" in text
+    assert "## Verify: the image's installed bundle" in text
+    assert "default bundle" not in text
+
+
 def test_report_of_a_run_that_died_midway(run):
     run.update_meta(board="b", failure={"stage": "verifying", "message": "QEMU exited with code -9"})
     run.record_test("t::test_boot", "passed", "booting", 8.0)
