@@ -88,15 +88,23 @@ def run_cli_batch(
     return {step["name"]: step for step in doc["steps"]}
 
 
-def device_plan(bundle: str, corrupt: str, installed: str | None) -> list[dict[str, Any]]:
+def watchdog_args(case_seconds: float | None) -> list[str]:
+    """The board's per-call limit for verify and bench, when the run sets one (``--armstft-case-seconds``)."""
+    return [] if case_seconds is None else ["--case-seconds", f"{case_seconds:g}"]
+
+
+def device_plan(
+    bundle: str, corrupt: str, installed: str | None, case_seconds: float | None = None
+) -> list[dict[str, Any]]:
     """``info``, ``verify`` of the pushed bundle and of its corrupted copy, and of the image's own bundle."""
+    limit = watchdog_args(case_seconds)
     plan = [
         {"name": "info", "argv": ["info"]},
-        {"name": "verify", "argv": ["verify", bundle]},
-        {"name": "verify-corrupt", "argv": ["verify", corrupt]},
+        {"name": "verify", "argv": ["verify", bundle, *limit]},
+        {"name": "verify-corrupt", "argv": ["verify", corrupt, *limit]},
     ]
     if installed:
-        plan.append({"name": "verify-installed", "argv": ["verify", installed]})
+        plan.append({"name": "verify-installed", "argv": ["verify", installed, *limit]})
     return plan
 
 
@@ -133,5 +141,5 @@ def parse_stdout_json(step: dict[str, Any]) -> Any:
         return None
 
 
-def bench_command(bundle: str, out: str, extra: str) -> list[str]:
-    return ["armstft", "bench", bundle, "--out", out, *shlex.split(extra)]
+def bench_command(bundle: str, out: str, extra: str, case_seconds: float | None = None) -> list[str]:
+    return ["armstft", "bench", bundle, "--out", out, *watchdog_args(case_seconds), *shlex.split(extra)]

@@ -41,8 +41,11 @@ def device_steps(
     victim = corrupt_copy(host_bundle, tmp_path_factory.mktemp("bundle") / "corrupt")
     remote_corrupt = f"{board_workdir}/corrupt-bundle"
     board.put(victim.parent, remote_corrupt, stage=stage)
-    plan = device_plan(pushed_bundle, remote_corrupt, board_facts.installed_bundle)
-    timeout = request.config.option.armstft_step_timeout
+    option = request.config.option
+    plan = device_plan(
+        pushed_bundle, remote_corrupt, board_facts.installed_bundle, option.armstft_case_seconds
+    )
+    timeout = option.armstft_step_timeout
     steps = run_device_checks(board, results, plan, workdir=board_workdir, stage=stage, timeout=timeout)
     steps["verify-corrupt"]["corrupted_file"] = victim.name
     return steps
@@ -53,9 +56,10 @@ def bench_run(board, board_workdir, pushed_bundle, results, request):
     """``armstft bench`` on the board; its JSON (rewritten after each case) is copied back even on failure."""
     stage = "benchmarking"
     remote_out = f"{board_workdir}/bench.json"
-    argv = bench_command(pushed_bundle, remote_out, request.config.option.armstft_bench_args)
+    option = request.config.option
+    argv = bench_command(pushed_bundle, remote_out, option.armstft_bench_args, option.armstft_case_seconds)
     try:
-        run = board.run(argv, stage=stage, timeout=request.config.option.armstft_bench_timeout)
+        run = board.run(argv, stage=stage, timeout=option.armstft_bench_timeout)
     finally:
         _fetch_partial(board, remote_out, results.board_dir / "bench.json", stage)
     results.write_board_text(

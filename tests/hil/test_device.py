@@ -2,7 +2,8 @@
 
 The corrupted-bundle test is what proves the verify check can fail at all: a passing verify means little if a
 flipped byte in the weights would pass too.  The bundle verified is the one pushed from the host (checked by
-hash on arrival); the image's own installed bundle is verified too where the board names one.
+hash on arrival; ours or a user's); the image's own installed bundle is verified too where the board names
+one, each judged against its own manifest.
 """
 
 from __future__ import annotations
@@ -56,7 +57,17 @@ def test_info_engine_loaded_and_accelerating(info):
     assert fast["accelerated"] is True, fast
 
 
-def _assert_verified(step, host_bundle):
+@pytest.fixture(scope="module")
+def installed_manifest_dir(board, board_facts, tmp_path_factory) -> Path:
+    """The image's installed bundle's manifest, copied from the board (its variants are what verify ran)."""
+    if not board_facts.installed_bundle:
+        pytest.skip("this board names no installed bundle (env option armstft_bundle)")
+    local = tmp_path_factory.mktemp("installed")
+    board.get(f"{board_facts.installed_bundle}/manifest.json", local / "manifest.json", stage="verifying")
+    return local
+
+
+def _assert_verified(step, bundle_dir):
     doc = parse_stdout_json(step)
     assert isinstance(doc, dict), (
         f"no JSON from verify: rc={step['returncode']} stderr={step['stderr'][-300:]}"
@@ -67,7 +78,7 @@ def _assert_verified(step, host_bundle):
     assert doc["ok"] is True and doc["error"] is None
     assert step["returncode"] == 0
     # every variant the bundle carries ran on the board: fp32, dynamic and static int8, the .pt2 program
-    want = set(load_manifest(Path(host_bundle)).variants)
+    want = set(load_manifest(Path(bundle_dir)).variants)
     assert {c["variant"] for c in doc["cases"] if c["stage"] == "model"} == want
 
 
@@ -75,10 +86,9 @@ def test_verify_pushed_bundle_passes(device_steps, host_bundle):
     _assert_verified(device_steps["verify"], host_bundle)
 
 
-def test_verify_installed_bundle_passes(device_steps, board_facts, host_bundle):
-    if not board_facts.installed_bundle:
-        pytest.skip("this board names no installed bundle (env option armstft_bundle)")
-    _assert_verified(device_steps["verify-installed"], host_bundle)  # the image installs the same bundle
+def test_verify_installed_bundle_passes(device_steps, installed_manifest_dir):
+    # judged against the installed bundle's own manifest, whichever bundle the run pushed
+    _assert_verified(device_steps["verify-installed"], installed_manifest_dir)
 
 
 def test_verify_corrupted_bundle_fails_clearly(device_steps):
