@@ -28,9 +28,10 @@ from rich.live import Live
 from rich.table import Table
 
 from harness import paths
-from harness.drivers.ssh import SSHTarget
+from harness.drivers.sshclient import SSHTarget
 from harness.errors import STAGES
-from harness.procs import kill_group
+from harness.proctable import kill_group
+from harness.pytestplugin.options import add_to_argparse, forward, value
 from harness.results.publish import close_run
 from harness.results.runfolder import RunResults
 
@@ -127,46 +128,31 @@ class Progress:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m harness.run", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m harness.run",
+        description=__doc__.splitlines()[0],
+        epilog="--ssh ... --step-timeout are the HIL plugin's --armstft-* options, passed on to the suite.",
+    )
     p.add_argument("--env", type=Path, help=f"labgrid env file (default: {DEFAULT_ENV.relative_to(REPO)})")
-    p.add_argument("--ssh", metavar="USER@HOST[:PORT]", help="a board reached by SSH only (no env, no build)")
-    p.add_argument("--key", type=Path, help="--ssh: private key (default ~/.ssh/id_ed25519)")
-    p.add_argument(
-        "--known-hosts",
-        type=Path,
-        help="--ssh: pin the board's host key to this file; without it the key is trusted on first use "
-        "($ARMSTFT_CACHE/ssh/known_hosts) and enforced on every later run",
-    )
-    p.add_argument("--board-name", help="--ssh: results/<board>/ folder name (default ssh-<address>)")
     p.add_argument("--skip-build", action="store_true", help="use the board image already built")
-    p.add_argument("--results-root", type=Path, default=REPO / "results", help="default: %(default)s")
-    p.add_argument(
-        "--bench-args", default="--quick", help="extra 'armstft bench' arguments (default: %(default)s)"
-    )
     p.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds for the whole suite (default: 3600)"
     )
     p.add_argument("--pytest-args", default="", help="extra arguments for the HIL pytest run (shell-quoted)")
     p.add_argument("--plain", action="store_true", help="no live display (logs only), e.g. for CI logs")
+    add_to_argparse(p)
     args = p.parse_args(argv)
-    if args.ssh and args.env:
+    if value(args, "ssh") and args.env:
         p.error("--env and --ssh name two boards: choose one")
-    if not args.ssh:
+    if not value(args, "ssh"):
         args.env = args.env or DEFAULT_ENV
     return args
 
 
 def transport_args(args: argparse.Namespace) -> list[str]:
-    """The plugin options that choose how the suite reaches the board."""
-    if not args.ssh:
-        return ["--lg-env", str(args.env.resolve())]
-    pairs = [
-        ("--armstft-ssh", args.ssh),
-        ("--armstft-key", args.key),
-        ("--armstft-known-hosts", args.known_hosts),
-    ]
-    pairs.append(("--armstft-board", args.board_name))
-    return [f"{opt}={value}" for opt, value in pairs if value]
+    """How the suite reaches the board (the env file, or the forwarded --ssh) and every forwarded option."""
+    env = [] if value(args, "ssh") else ["--lg-env", str(args.env.resolve())]
+    return [*env, *forward(args)]
 
 
 def run_build(env: Config, results: RunResults, progress: Progress) -> tuple[bool, str]:
@@ -205,7 +191,6 @@ def suite_command(args: argparse.Namespace, results: RunResults) -> list[str]:
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/hil",
         *transport_args(args),
         f"--armstft-results={results.root}",
-        f"--armstft-bench-args={args.bench_args}",  # '=' form: the value itself starts with '-'
         "-q", "-rfEs",
         *shlex.split(args.pytest_args),
     ]  # fmt: skip
@@ -287,9 +272,9 @@ def open_results(args: argparse.Namespace) -> tuple[RunResults, Config | None]:
         board = env.get_option("armstft_board", args.env.stem)
         reached_by = str(args.env.resolve())
     else:
-        target = SSHTarget.parse(args.ssh, "--ssh")
-        board, reached_by = args.board_name or target.board_name, f"ssh {target}"
-    return RunResults.open(None, args.results_root, board, reached_by), env
+        target = SSHTarget.parse(value(args, "ssh"), "--ssh")
+        board, reached_by = value(args, "board") or target.board_name, f"ssh {target}"
+    return RunResults.open(None, value(args, "results-root"), board, reached_by), env
 
 
 def summary(console: Console, code: int, results: RunResults, strays: list[str], report: Path) -> None:
@@ -332,8 +317,8 @@ def execute(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        if args.ssh:
-            SSHTarget.parse(args.ssh, "--ssh")
+        if value(args, "ssh"):
+            SSHTarget.parse(value(args, "ssh"), "--ssh")
     except ValueError as e:
         print(f"harness.run: error: {e}", file=sys.stderr)
         return 2

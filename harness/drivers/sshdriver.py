@@ -1,6 +1,6 @@
-"""labgrid driver: the board's SSH service as an armstft transport (``harness.drivers.ssh``), host key pinned.
+"""labgrid driver: the board's SSH service as an armstft transport (``harness.drivers.sshclient``).
 
-Replaces labgrid's SSHDriver in our env files (why: see ``harness.drivers.ssh``).  Bound, like it, to the
+Replaces labgrid's SSHDriver in our env files (why: see ``harness.drivers.sshclient``). Bound, like it, to the
 target's ``NetworkService``; activating it logs in (retrying for ``connection_timeout`` while the board's
 sshd comes up), so ``strategy.transition("ssh")`` still means "commands work now".  ``known_hosts`` pins the
 host key; without it the key is trusted on first use (``$ARMSTFT_CACHE/ssh/known_hosts``) and enforced after.
@@ -21,7 +21,7 @@ from labgrid.factory import target_factory
 from labgrid.util.proxy import proxymanager
 
 from harness import paths
-from harness.drivers.ssh import SSHConnection, SSHTarget
+from harness.drivers.sshclient import SSHConnection, SSHTarget
 from harness.drivers.transport import LossReason
 
 

@@ -22,7 +22,7 @@ from labgrid.util.helper import get_free_port
 from harness import paths
 from harness.drivers.qemudriver import BoardQEMUDriver
 from harness.errors import StageError
-from harness.farm.processes import ProcessSet
+from harness.farm.processset import ProcessSet
 
 PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+) \(label serial0\)")
 QEMU_ENV = paths.repo_root() / "harness" / "envs" / "qemu-aarch64.yaml"

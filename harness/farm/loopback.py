@@ -25,7 +25,7 @@ from labgrid.util.helper import get_free_port
 from harness import paths
 from harness.errors import StageError
 from harness.farm.board import EmulatedBoard
-from harness.farm.processes import ProcessSet, processes_mentioning
+from harness.farm.processset import ProcessSet, processes_mentioning
 
 HERE = Path(__file__).resolve().parent
 EXPORTER_CONFIG = HERE / "exporter-qemu.yaml"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.procs import cmdline, processes_matching, session_members
+from harness.proctable import cmdline, processes_matching, session_members
 
 
 def processes_mentioning(needle: str) -> list[str]:

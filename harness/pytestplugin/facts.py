@@ -11,12 +11,8 @@ import pytest
 from labgrid.config import Config
 from labgrid.environment import Environment
 
-from harness import paths
-from harness.drivers.ssh import SSHTarget
+from harness.drivers.sshclient import SSHTarget
 from harness.results.limits import LimitsError, load_limits
-
-#: where the board images (emulated board, Yocto dev image) install the default bundle
-DEFAULT_INSTALLED_BUNDLE = paths.BOARD_BUNDLE
 
 
 @dataclass(frozen=True)

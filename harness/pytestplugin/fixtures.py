@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.drivers.ssh import SSHConnection
+from harness.drivers.sshclient import SSHConnection
 from harness.drivers.transport import CommandResult, Transport
 from harness.errors import StageError, one_line
 from harness.pytestplugin.facts import BoardFacts

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from labgrid.consoleloggingreporter import ConsoleLoggingReporter
 
 from harness import paths
 from harness.errors import STAGES, StageError, one_line, stage_cause
-from harness.pytestplugin.facts import DEFAULT_INSTALLED_BUNDLE, BoardFacts, board_facts_of
+from harness.pytestplugin.facts import BoardFacts, board_facts_of
+from harness.pytestplugin.options import add_to_pytest
 from harness.results.publish import close_run, publish
 from harness.results.runfolder import RunResults
 
@@ -21,41 +21,7 @@ FEATURE_MARK = "lg_feature"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("armstft", "armstft board runs")
-    add = group.addoption
-    add("--armstft-ssh", metavar="USER@HOST[:PORT]", help="reach the board over SSH only (no labgrid env)")
-    add("--armstft-key", type=Path, default=Path("~/.ssh/id_ed25519"), help="--armstft-ssh: private key")
-    add(
-        "--armstft-known-hosts",
-        type=Path,
-        help="--armstft-ssh: the board must present a key from this file (host patterns ignored). Without "
-        "it the key is trusted on first use: recorded in $ARMSTFT_CACHE/ssh/known_hosts, enforced on every "
-        "later run (a changed key fails the run)",
-    )
-    add("--armstft-board", help="--armstft-ssh: results/<board>/ folder name (default ssh-<address>)")
-    add("--armstft-limits", type=Path, help="--armstft-ssh: judge p99 figures against this limits file")
-    add(
-        "--armstft-installed-bundle",
-        default=DEFAULT_INSTALLED_BUNDLE,
-        help="--armstft-ssh: the bundle the board's image installs, also verified ('' for none)",
-    )
-    add("--armstft-connect-timeout", type=float, default=30.0, help="--armstft-ssh: seconds to log in")
-    add(
-        "--armstft-bundle",
-        type=Path,
-        default=paths.repo_root() / paths.REPO_BUNDLE,
-        help="host bundle pushed to the board (checked by hash), verified, benched (default: %(default)s)",
-    )
-    add("--armstft-results", type=Path, help="run folder to write (default: a new timestamped one)")
-    add(
-        "--armstft-results-root",
-        type=Path,
-        default=paths.repo_root() / "results",
-        help="where results/<board>/<timestamp>/ folders go (default: %(default)s)",
-    )
-    add("--armstft-bench-args", default="--quick", help="extra 'armstft bench' arguments (default: --quick)")
-    add("--armstft-bench-timeout", type=float, default=900.0, help="seconds for the board's bench")
-    add("--armstft-step-timeout", type=float, default=900.0, help="seconds for any other board-side step")
+    add_to_pytest(parser.getgroup("armstft", "armstft board runs").addoption)
 
 
 @pytest.hookimpl(tryfirst=True)

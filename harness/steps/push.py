@@ -16,7 +16,7 @@ import shlex
 from pathlib import Path
 
 from armstft.bundle.hashing import sha256_file
-from harness.drivers.ssh import regular_tree
+from harness.drivers.sshclient import regular_tree
 from harness.drivers.transport import CommandResult, Transport
 from harness.errors import StageError
 

@@ -33,7 +33,7 @@ def _as_terminal_foreground() -> None:
 def start(board, tmp_path: Path, *args: str) -> subprocess.Popen:
     argv = [
         sys.executable, "-m", "harness.run", "--plain", "--ssh", f"root@127.0.0.1:{board.ssh_port}",
-        "--key", str(board.key), "--known-hosts", str(board.known_hosts), "--board-name", "exits",
+        "--key", str(board.key), "--known-hosts", str(board.known_hosts), "--board", "exits",
         "--results-root", str(tmp_path / "results"), "--pytest-args=-p tests.faults.hang_plugin", *args,
     ]  # fmt: skip
     env = {**os.environ, "ARMSTFT_TEST_HANG_S": "3600"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from labgrid.util.helper import get_free_port
 
 from harness import paths
-from harness.drivers.ssh import SSHConnection, SSHTarget
+from harness.drivers.sshclient import SSHConnection, SSHTarget
 from harness.steps.push import bundle_digest, local_hashes
 from tests.boards.conftest import REPO, junit_outcomes, run_pytest, ssh_args
 
@@ -32,7 +32,7 @@ def harness_run(board, tmp_path: Path, *args: str, port: int | None = None, key:
     argv = [
         sys.executable, "-m", "harness.run", "--plain", "--ssh", f"root@127.0.0.1:{port or board.ssh_port}",
         "--key", str(key or board.key), "--known-hosts", str(board.known_hosts), "--results-root", str(root),
-        "--board-name", "ssh-test", *args,
+        "--board", "ssh-test", *args,
     ]  # fmt: skip
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=1200)
     runs = sorted((root / "ssh-test").glob("*"))

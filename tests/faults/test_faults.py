@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.procs import processes_matching
+from harness.proctable import processes_matching
 from harness.results.runfolder import RunResults
 
 REPO = paths.repo_root()

@@ -16,13 +16,13 @@ from armstft.device.benchsettings import BenchSettings
 from armstft.nn.frontend import TORCH_WINDOWS
 from harness import paths
 from harness.image import stages
-from harness.pytestplugin import facts
+from harness.pytestplugin.options import OPTIONS
 from harness.steps.push import local_hashes
 from tests.unit.conftest import REPO
 
 
 def test_the_board_bundle_path_is_harness_paths_everywhere():
-    assert facts.DEFAULT_INSTALLED_BUNDLE == paths.BOARD_BUNDLE
+    assert {o.name: o.default for o in OPTIONS}["installed-bundle"] == paths.BOARD_BUNDLE
     assert "/" + stages.BUNDLE_ON_BOARD == paths.BOARD_BUNDLE
     envs = sorted((REPO / "harness" / "envs").glob("*.yaml"))
     # read as text: labgrid's env files carry tags (!template) a plain YAML loader refuses

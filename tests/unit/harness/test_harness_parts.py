@@ -1,18 +1,21 @@
 """Host-side harness parts that need no board: host-key pinning, bundle corruption, stray-process cleanup,
-board command lines and the run display's event folding."""
+board command lines, the run display's event folding and the options harness.run passes on."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import time
 
 import pytest
 
 from harness.drivers.hostkeys import HostKeyError, pinned_keys
 from harness.drivers.transport import board_command
-from harness.procs import group_members, kill_group, processes_matching
-from harness.run import Progress
+from harness.proctable import group_members, kill_group, processes_matching
+from harness.pytestplugin.options import OPTIONS, PREFIX, value
+from harness.run import REPO, Progress, parse_args, transport_args
 from harness.steps.device import corrupt_copy
 
 
@@ -89,3 +92,40 @@ def test_progress_marks_failed_stage_and_closes_earlier_ones():
     assert p.stages["verifying"].status == "failed"
     assert p.stages["verifying"].detail == "boom"
     assert p.stages["benchmarking"].status == "pending"
+
+
+def test_run_forwards_only_what_the_user_gave_as_the_plugins_options(tmp_path):
+    args = parse_args(["--ssh", "root@192.0.2.4:2222", "--case-seconds", "240", "--bench-args=--seconds 2"])
+    assert transport_args(args) == [
+        "--armstft-ssh=root@192.0.2.4:2222",
+        "--armstft-bench-args=--seconds 2",
+        "--armstft-case-seconds=240.0",
+    ]
+    env = parse_args(["--env", str(tmp_path / "board.yaml"), "--bundle", str(tmp_path / "b")])
+    assert transport_args(env) == [
+        "--lg-env",
+        str((tmp_path / "board.yaml").resolve()),
+        f"--armstft-bundle={tmp_path / 'b'}",
+    ]
+    assert value(env, "results-root") == REPO / "results"  # the plugin's default, declared once
+
+
+@pytest.mark.parametrize("bad", [["--case-seconds", "0"], ["--case-seconds", "inf"], ["--board-name", "x"]])
+def test_run_refuses_bad_forwarded_options(bad):
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(bad)
+    assert exit_.value.code == 2
+
+
+def test_plugin_and_run_declare_the_same_options():
+    """The real pytest, loading the plugin as the HIL suite does, offers every option of the one table."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/hil", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    declared = set(re.findall(r"(--armstft-[a-z-]+)", shown))
+    assert declared == {PREFIX + o.name for o in OPTIONS}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.drivers.ssh import SSHTarget
+from harness.drivers.sshclient import SSHTarget
 from harness.errors import StageError
 from harness.results import compare as compare_cli
 from harness.results import limits as latency
