@@ -1,7 +1,7 @@
 """Yocto's own test loop in the layer: the oeqa runtime module, its use by the dev image's testimage, the
 ptest of python3-armstft, and patch headers as oe-core's QA reads them.
 
-The module itself runs against the emulated board with oe-core's runner in scripts/oeqa-board.sh (boots
+The module itself runs against the emulated board with oe-core's runner in harness/oeqa.py (boots
 the board; minutes): these checks are the fast part that CI can run with a checkout.
 """
 

@@ -7,7 +7,7 @@ verified on the board against its golden outputs (`armstft verify`).
 Run by `bitbake armstft-image-dev -c testimage` (TEST_SUITES in images/armstft-image-dev.bb), or by hand
 against a running board with oe-core's runner:
 `oe-test runtime --target-type simpleremote --target-ip HOST:PORT --packages-manifest MANIFEST
---test-data-file DATA.json --run-tests armstft` (scripts/oeqa-board.sh does that for the emulated board).
+--test-data-file DATA.json --run-tests armstft` (`python -m harness.oeqa` does that for the emulated board).
 Test data (testimage writes it from the datastore; optional): ARMSTFT_BUNDLE_DIR, the bundle to verify
 (default /usr/share/armstft/default, where armstft-model installs it); ARMSTFT_VERIFY_TIMEOUT, seconds.
 """
