@@ -8,7 +8,8 @@
 What it adds either way: a results folder ``results/<board>/<UTC timestamp>/`` with run.json, each test's
 outcome (tests.jsonl), progress events, board JSON, report.md and junit.xml re-written after every test;
 ``@pytest.mark.stage("verifying")`` on tests (ordering, progress, failures name it); the fixtures ``results``,
-``board_facts``, ``board_shell``, ``board`` (a ``Transport``) and ``board_workdir`` (a private mktemp folder).
+``board_facts``, ``board_shell``, ``board`` (a ``Transport``), ``board_workdir`` (a private mktemp folder) and
+the shared board steps ``host_bundle``, ``pushed_bundle``, ``device_steps``, ``bench_run``.
 Loaded by ``tests/hil/conftest.py`` (``pytest_plugins``).
 """
 
@@ -28,13 +29,18 @@ from harness.pytestplugin.hooks import (
     pytest_runtest_setup,
     pytest_sessionfinish,
 )
+from harness.pytestplugin.stepfixtures import bench_run, device_steps, host_bundle, pushed_bundle
 
 __all__ = [
+    "bench_run",
     "board",
     "board_facts",
     "board_shell",
     "board_workdir",
+    "device_steps",
+    "host_bundle",
     "powered_board",
+    "pushed_bundle",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
