@@ -253,3 +253,22 @@ def test_torchaudio_griffin_lim_unchanged_code() -> None:
     assert after["aten_stft"] == before["aten_stft"] + n_iter
     err = float((got - ref).abs().max())
     assert got.shape == ref.shape and err <= (2 * n_iter + 1) * 1e-5 * float(ref.abs().max())
+
+
+def test_torch_compile_runs_the_engine_without_graph_break() -> None:
+    """torch.compile (fullgraph) traces the accelerated aten::istft (the internal op's Meta kernel) and the
+    compiled call runs the engine's CPU kernel."""
+    w = torch.hann_window(512)
+
+    def call(spec: torch.Tensor) -> torch.Tensor:
+        return torch.istft(spec, 512, 128, window=w)
+
+    spec = spectrum((257, 20), 11)
+    ref, tol = reference(spec, 512, 128, w, center=True, normalized=False, length=None)
+    with accelerated():
+        compiled = torch.compile(call, fullgraph=True)
+        compiled(spec)  # compiles
+        before = istft_calls()
+        got = compiled(spec)
+        assert istft_calls() == before + 1
+    assert within(got, ref, tol)
