@@ -209,3 +209,21 @@ def test_mel_spectrogram_reaches_pad_stft_and_abs() -> None:
     assert moved["reflect_pad"] == moved["aten_stft"] == moved["complex_abs"] == 1
     # only the STFT is not exact: its 1e-5 of the peak, squared (2e-5), through the filterbank's sums
     assert float((got - ref).abs().max()) <= 1e-4 * float(ref.abs().max())
+
+
+def test_vmap_and_forward_ad_give_torchs_results() -> None:
+    """functorch wrappers and dual tensors: torch's kernels (pad) or the exact kernel on the unwrapped
+    tensor (abs under vmap); either way torch's values and tangents."""
+    x = torch.randn(5, 1, 100, generator=torch.Generator().manual_seed(5))
+    z = torch.randn(5, 300, dtype=torch.complex64, generator=torch.Generator().manual_seed(6))
+
+    def run() -> list[torch.Tensor]:
+        pad = torch.vmap(lambda t: F.pad(t, [7, 7], "reflect"))(x)
+        mag = torch.vmap(torch.abs)(z)
+        primal, tangent = torch.func.jvp(lambda t: F.pad(t, [7, 7], "reflect"), (x,), (torch.ones_like(x),))
+        return [pad, mag, primal, tangent]
+
+    ref = run()
+    with accelerated():
+        got = run()
+    assert all(torch.equal(g, r) for g, r in zip(got, ref, strict=True))
