@@ -204,12 +204,14 @@ bool plain_cpu_tensor(const Tensor& t) {
 // x[l], ..., x[1], the row itself, then x[W-2], ..., x[W-1-r].  Every other call (other modes, dims or
 // dtypes, pads torch refuses, grad, symbolic sizes) is torch's own composite (at::native::pad).
 Tensor aten_pad(const Tensor& self, c10::SymIntArrayRef pad, c10::string_view mode, std::optional<double> value) {
-  const int64_t w = self.dim() >= 1 ? self.size(-1) : 0;
-  const auto l = pad.size() == 2 ? pad[0].maybe_as_int() : std::nullopt;
-  const auto r = pad.size() == 2 ? pad[1].maybe_as_int() : std::nullopt;
-  if (mode == "reflect" && !value.has_value() && l && r && *l >= 0 && *r >= 0 && *l + *r > 0 && *l < w &&
-      *r < w && self.scalar_type() == at::kFloat && (self.dim() == 2 || self.dim() == 3) && plain_cpu_tensor(self) &&
-      self.is_contiguous() && !needs_grad(self)) {
+  // a plain CPU tensor first: only then are its sizes concrete (a FakeTensor's may be symbolic)
+  const bool covered = mode == "reflect" && !value.has_value() && pad.size() == 2 && plain_cpu_tensor(self) &&
+                       self.scalar_type() == at::kFloat && (self.dim() == 2 || self.dim() == 3) &&
+                       self.is_contiguous() && !needs_grad(self);
+  const auto l = covered ? pad[0].maybe_as_int() : std::nullopt;
+  const auto r = covered ? pad[1].maybe_as_int() : std::nullopt;
+  const int64_t w = covered ? self.size(-1) : 0;
+  if (l && r && *l >= 0 && *r >= 0 && *l + *r > 0 && *l < w && *r < w) {
     const int64_t rows = self.numel() / w, ow = w + *l + *r;
     std::vector<int64_t> sizes(self.sizes().begin(), self.sizes().end());
     sizes.back() = ow;
