@@ -1,12 +1,19 @@
-"""``accelerate()``: unmodified torch code (torch.stft, torch.fft.rfft, torchaudio's Spectrogram and
-MelSpectrogram) runs on the armstft engine for the calls it covers.
+"""``accelerate()``: unmodified torch code (torch.stft, torch.istft, torch.fft.rfft, torchaudio's Spectrogram,
+MelSpectrogram, InverseSpectrogram and GriffinLim) runs on the armstft engine for the calls it covers.
 
 Why at the dispatcher: a user's model calls ``torch.stft`` or ``torch.fft.rfft``, and we may not change
-that code.  The library registers its kernels for ``aten::stft`` (AutogradCPU and CPU keys, which that
-composite op leaves free) and ``aten::_fft_r2c`` (BackendSelect, free for it too): a float32 CPU call
-along the last dimension whose size has a plan runs on the engine, every other call is handed to torch's
-own kernel unchanged (grad, float64, complex, other dims, other devices).  Nothing of torch's is
-overwritten, so turning it off restores torch exactly.
+that code.  The library registers its kernels for ``aten::stft``, ``aten::istft`` and ``aten::pad``
+(AutogradCPU and CPU keys, which those composite ops leave free), ``aten::abs`` (CPU key, free beside its
+CompositeExplicitAutograd kernel) and ``aten::_fft_r2c``/``_fft_c2r`` (BackendSelect, free for them too).
+A float32 CPU call along the last dimension whose size has a plan runs on the engine; every other call is
+handed to torch's own kernel unchanged (grad, float64, complex, other dims, other devices; for istft also
+no window, two-sided or complex output, a ``length`` past the signal).  Two kernels serve torchaudio's
+Spectrogram path and are exact, so they change no caller's result: ``F.pad(..., "reflect")`` of a
+contiguous float32 (C, W) / (N, C, W) tensor (torch.stft's centre padding; a copy, torch's bits) and the
+magnitude of a dense complex64 tensor (glibc's hypotf rule, torch's bits on aarch64; src/cabs.c).
+Counters: ``istft`` counts the engine's inverse STFTs (``armstft.istft`` and accelerated ``torch.istft``
+alike), ``complex_abs`` and ``reflect_pad`` those two kernels.  Nothing of torch's is overwritten, so
+turning it off restores torch exactly.
 
 Turned on by ``accelerate()`` or by the environment: ``ARMSTFT_ACCELERATE=1`` makes the library turn it on
 when it loads — ``import armstft`` loads it then, and so does a C++ program linked against it.
@@ -19,7 +26,7 @@ import torch
 from armstft.faststft import _loader
 
 ENV = "ARMSTFT_ACCELERATE"
-COUNTERS = ("stft", "log_mel", "istft", "fft_r2c", "fft_c2r", "aten_stft")
+COUNTERS = ("stft", "log_mel", "istft", "fft_r2c", "fft_c2r", "aten_stft", "complex_abs", "reflect_pad")
 
 
 def accelerate(enable: bool = True) -> bool:

@@ -8,6 +8,8 @@ as JSON so the host can pair it with the recorded marks.
 
 Cases: A-E are STFTs (clip, batch, long clip, one frame, n_fft 400); M is the log-mel front end (fused
 armstft.log_mel beside armstft.stft alone and torchaudio's MelSpectrogram with and without acceleration);
+I is the inverse STFT of case A's spectrum (torch.istft, armstft.istft, torchaudio's InverseSpectrogram and a
+4-iteration GriffinLim from A's power spectrogram, with and without acceleration);
 Q counts one QNNPACK convolution on a kept or a changing input (what makes W's static int8 counts vary).
 W is the whole default model: the bundle's own TorchScript files (the bundle folder named by
 ARMSTFT_BENCH_MODELS), each loaded *and called* under the quantized engine its manifest names.  W rows are
@@ -58,6 +60,7 @@ CASES = {
     "D": (None, 512, 512, 256, 1000),
     "E": (None, 16000, 400, 160, 20),  # n_fft 400: the mixed-radix engine (4 * 2 * 5 * 5)
     "M": (None, 16000, 512, 256, 40),  # log-mel front end of the default model: 40 mels, 16 kHz
+    "I": (None, 16000, 512, 256, 6),  # inverse STFT of A's spectrum: torch.istft, torchaudio's inverses
     "W": (1, 16000, 512, 256, 17),  # the whole default model on a 1 s clip: 17 calls, each counted
     "Q": (1, 2520, 0, 0, 16),  # one QNNPACK int8 convolution (the model's first), input kept or not
 }
@@ -122,6 +125,8 @@ def make_calls(case: str, models: Path | None = None) -> dict[str, tuple[Callabl
         return model_calls(x, models)
     if case == "M":
         return log_mel_calls(x, w, n_fft, hop)
+    if case == "I":
+        return istft_calls(x, w, n_fft, hop)
     xn, wn = x.numpy(), w.numpy()
     center = case != "D"
 
@@ -172,6 +177,34 @@ def log_mel_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dic
         "armstft.log_mel (fused)": (lambda: fast.log_mel(x, fb, n_fft, hop, window=w), frames),
         "torchaudio MelSpectrogram": spectrogram,
         "torchaudio MelSpectrogram (accelerated)": spectrogram,
+    }
+
+
+GRIFFIN_LIM_ITERS = 4  # case I: a few iterations (each one istft and one stft)
+
+
+def istft_calls(x: torch.Tensor, w: torch.Tensor, n_fft: int, hop: int) -> dict:
+    """Case I: the spectrum of case A back to samples; torchaudio's inverse transforms, unmodified."""
+    import torchaudio
+
+    spec = torch.stft(x, n_fft, hop, window=w, return_complex=True)
+    power = spec.abs().pow(2)
+    inverse = torchaudio.transforms.InverseSpectrogram(n_fft=n_fft, hop_length=hop)
+    iters = GRIFFIN_LIM_ITERS
+    gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, n_iter=iters, rand_init=False)
+    frames = spec.shape[-1]
+    istft = (lambda: torch.istft(spec, n_fft, hop, window=w, length=x.shape[-1]), frames)
+    inv = (lambda: inverse(spec, x.shape[-1]), frames)
+    griffin = (lambda: gl(power), frames)
+    name = f"torchaudio GriffinLim ({GRIFFIN_LIM_ITERS} iterations)"
+    return {
+        "torch.istft": istft,
+        "torch.istft (accelerated)": istft,
+        "armstft.istft": (lambda: fast.istft(spec, n_fft, hop, window=w, length=x.shape[-1]), frames),
+        "torchaudio InverseSpectrogram": inv,
+        "torchaudio InverseSpectrogram (accelerated)": inv,
+        name: griffin,
+        f"{name} (accelerated)": griffin,
     }
 
 
@@ -231,6 +264,7 @@ def check(case: str, models: Path | None) -> float | None:
     pairs = {
         "M": ("torchaudio MelSpectrogram", "armstft.log_mel (fused)"),
         "W": ("ATen fp32", "armstft fp32"),
+        "I": ("torch.istft", "armstft.istft"),
     }
     ref_impl, got_impl = pairs.get(case, ("torch.stft", "armstft.stft"))
     if ref_impl not in calls:

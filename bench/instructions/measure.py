@@ -3,7 +3,10 @@ model (guest.py's cases A-E, M, W) under qemu-aarch64 for each --cpus model, and
 x86 host; writes one JSON document and prints the table (table.py, goals beside the figures).
 
     python bench/instructions/measure.py [--out bench/instructions/measured.json] [--runs 2]
-        [--cases A,B,C,D,E,M,W,Q] [--cpus cortex-a76,cortex-a72]
+        [--cases A,B,C,D,E,M,I,W,Q] [--cpus cortex-a76,cortex-a72] [--merge]
+
+``--merge`` re-measures only ``--cases`` and replaces their rows in an existing --out document, keeping
+every other case's rows (and the host timings) as they were; the document lists each merge command.
 
 Why a script and not a test: counts are figures to report, not pass/fail checks; they come from real
 QEMU (Debian's dynamically linked qemu-aarch64, which loads TCG plugins), a real aarch64 CPython + torch
@@ -238,16 +241,38 @@ def host_wallclock(cases: list[str], seconds: float, models: Path) -> dict:
     return {"cpu": platform.processor() or platform.machine(), "threads": 1, "median_us": out}
 
 
+def merged(path: Path, doc: dict, cases: list[str]) -> dict:
+    """The document at ``path`` with ``cases``' rows (per CPU) replaced by ``doc``'s, other rows kept."""
+    old = json.loads(path.read_text())
+    if doc["qemu"] != old["qemu"]:
+        sys.exit(f"measure: error: --merge: {path} was counted under {old['qemu']}, this run {doc['qemu']}")
+    if doc["command"] not in old.setdefault("merged", []):  # once, though written after each CPU's series
+        old["merged"].append(doc["command"])
+    order = "ABCDEMIWQ"  # guest.py's case order
+    for cpu, run in doc["cpus"].items():
+        kept = old["cpus"].get(cpu)
+        if kept is None:
+            sys.exit(f"measure: error: --merge: {path} has no {cpu} series to merge into")
+        rows = [r for r in kept["rows"] if r["case"] not in cases] + run["rows"]
+        kept["rows"] = sorted(rows, key=lambda r: order.find(r["case"]) % (len(order) + 1))
+        kept["guest"].update(run["guest"])
+        kept["max_run_spread"] = max(kept["max_run_spread"], run["max_run_spread"])
+    return old
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE / "measured.json"))
     ap.add_argument("--runs", type=int, default=2, help="emulated runs (to show the counts repeat)")
-    ap.add_argument("--cases", default="A,B,C,D,E,M,W,Q")
+    ap.add_argument("--cases", default="A,B,C,D,E,M,I,W,Q")
     ap.add_argument("--cpus", default="cortex-a76,cortex-a72", help="QEMU -cpu models, one guest series each")
     ap.add_argument("--rootfs", default=None)
     ap.add_argument("--tolerance", type=float, default=0.001, help="max relative spread between runs")
     ap.add_argument("--host-seconds", type=float, default=3.0, help="per case, for the x86 medians (0: skip)")
+    ap.add_argument("--merge", action="store_true", help="replace only --cases' rows in an existing --out")
     args = ap.parse_args()
+    if args.merge:
+        args.host_seconds = 0.0  # the kept host timings stay those of the full run
 
     plugin, root = build_plugin(), find_rootfs(args.rootfs)
     site = [unpack_wheel(), *scipy_layer(root)]
@@ -275,7 +300,8 @@ def main() -> None:
             spread = max(spread, (max(counts) - min(counts)) / max(min(counts), 1.0))
         doc["cpus"][cpu] = {"guest": info, "max_run_spread": spread, "rows": rows}
         worst = max(worst, spread)
-        Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")  # kept even if a later step fails
+        out = merged(Path(args.out), doc, args.cases.split(",")) if args.merge else doc
+        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")  # kept even if a later step fails
     if args.host_seconds > 0:
         doc["host"] = host_wallclock(
             [c for c in args.cases.split(",") if c != "W"], args.host_seconds, models

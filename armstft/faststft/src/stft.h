@@ -146,6 +146,9 @@ int armstft_stream_push(armstft_stream *st, armstft_stream_push_args *a);
  * a->x and a->n are ignored.  When a->full is set, call again for the rest. */
 int armstft_stream_flush(armstft_stream *st, armstft_stream_push_args *a);
 
+/* out[i] = |z[i]| for n interleaved complex64 values, bit for bit as glibc's hypotf (cabs.c). */
+void armstft_cabs(const float *z, float *out, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

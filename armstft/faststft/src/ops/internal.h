@@ -65,7 +65,7 @@ std::shared_ptr<const PreparedMel> melbank_for(const Tensor& fb);
 float* scratch_floats(size_t n);
 
 // Calls the engine answered, by kind (tests assert the engine really ran; `armstft info` reports them).
-enum Counter { kStft, kLogMel, kIstft, kR2c, kC2r, kAtenStft, kNumCounters };
+enum Counter { kStft, kLogMel, kIstft, kR2c, kC2r, kAtenStft, kAbs, kPad, kNumCounters };
 void count(Counter c);
 std::vector<int64_t> counter_values();
 
@@ -157,6 +157,11 @@ Tensor istft_meta(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_le
 Tensor istft_autograd(c10::DispatchKeySet ks, const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_length,
                       const std::optional<Tensor>& window, bool center, bool normalized,
                       std::optional<int64_t> length, std::optional<bool> onesided);
+// The engine's answer to an istft call, or an undefined tensor when the engine does not cover it.
+Tensor istft_covered(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
+                     std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
+                     bool normalized, std::optional<bool> onesided, std::optional<int64_t> length,
+                     bool return_complex);
 Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
              std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
              bool normalized, std::optional<bool> onesided, std::optional<int64_t> length, bool return_complex);

@@ -5,6 +5,7 @@
 #include <ATen/EmptyTensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/istft.h>
+#include <ATen/ops/istft_native.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <cmath>
@@ -85,8 +86,9 @@ Tensor istft_cpu(const Tensor& self, int64_t n_fft, int64_t hop, int64_t win_len
   a.out = out.mutable_data_ptr<float>();
   a.out_stride = out_len;
   const int status = armstft_istft(plan, &a, scratch_floats(armstft_istft_scratch_floats(plan, hop, n_frames)));
-  if (status == ARMSTFT_E_NOLA) {  // torch's own call raises torch's own error for it
-    return at::istft(self, n_fft, hop, win_length, window, center, normalized, onesided, length, false);
+  if (status == ARMSTFT_E_NOLA) {  // torch's own kernel raises torch's own error for it (at::native: with
+    // acceleration on, at::istft would come back here)
+    return at::native::istft(self, n_fft, hop, win_length, window, center, normalized, onesided, length, false);
   }
   check_status(status, "istft");
   count(kIstft);
@@ -111,12 +113,15 @@ Tensor istft_autograd(c10::DispatchKeySet ks, const Tensor& self, int64_t n_fft,
                                normalized, length, onesided);
 }
 
-// armstft::istft — torch.istft's signature and semantics.
-Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
-             std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
-             bool normalized, std::optional<bool> onesided, std::optional<int64_t> length, bool return_complex) {
+// The engine's answer to an istft call, or an undefined tensor when it does not cover the call (then the
+// caller runs torch's own istft).  One rule for armstft::istft and the accelerated aten::istft.
+Tensor istft_covered(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
+                     std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
+                     bool normalized, std::optional<bool> onesided, std::optional<int64_t> length,
+                     bool return_complex) {
   const Tensor& window = opt_tensor(window_opt);
   const int64_t hop = hop_length.value_or(n_fft >> 2), wl = win_length.value_or(n_fft);
+  // no window: torch warns (and uses ones); complex output or two-sided input: torch's own path
   bool covered = !return_complex && window.defined() && self.scalar_type() == at::kComplexFloat &&
                  engine_device(self) && (self.dim() == 2 || self.dim() == 3) &&
                  window.scalar_type() == at::kFloat && window.dim() == 1 && window.device() == self.device() &&
@@ -133,7 +138,17 @@ Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_lengt
       covered = (n_frames - 1) * hop + n_fft >= start + *length;  // else torch pads (and warns)
     }
   }
-  if (covered) return istft_op().call(self, n_fft, hop, wl, window_opt, center, normalized, length, onesided);
+  if (!covered) return Tensor();
+  return istft_op().call(self, n_fft, hop, wl, window_opt, center, normalized, length, onesided);
+}
+
+// armstft::istft — torch.istft's signature and semantics.
+Tensor istft(const Tensor& self, int64_t n_fft, std::optional<int64_t> hop_length,
+             std::optional<int64_t> win_length, const std::optional<Tensor>& window_opt, bool center,
+             bool normalized, std::optional<bool> onesided, std::optional<int64_t> length, bool return_complex) {
+  Tensor out = istft_covered(self, n_fft, hop_length, win_length, window_opt, center, normalized, onesided, length,
+                             return_complex);
+  if (out.defined()) return out;
   return at::istft(self, n_fft, hop_length, win_length, window_opt, center, normalized, onesided, length,
                    return_complex);
 }
