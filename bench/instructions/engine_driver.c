@@ -1,7 +1,7 @@
 /* Drives the FFT engine (armstft/faststft/src) alone, for bench/instructions/engine.py and the engine tests.
  *
  * Why a C driver: the raw transform costs a few thousand instructions, far below what a Python call adds,
- * so it is counted from C, the way the anchor engines were (../shared/anchors/fft-engines-aarch64.md).
+ * so it is counted from C, the way the anchor engines were (ANCHORS in bench/instructions/engine.py).
  *
  *   engine_driver R OUT CASE...      CASE = N:f (forward rfft, hann window) or N:i (inverse, scale 1/N)
  *

@@ -1,7 +1,7 @@
 /* Real-input FFT plans for one windowed frame, forward and inverse: our own engine on SIMD vectors.
  *
  * Why our own: the permissive engines that reach our machines either miss the sizes we need or cost more
- * instructions on aarch64 (../shared/anchors/fft-engines-aarch64.md, bench/instructions/engine.py); a plan
+ * instructions on aarch64 (the anchor counts and ours: bench/instructions/engine.py); a plan
  * that knows it is fed one windowed real frame can fold the windowing into its first pass and the
  * real-to-half-spectrum split into its last.  engine_core.h has the method; fft_mixed.c covers the sizes
  * it does not (n/2 not a multiple of 4 lanes, tiny n, prime factors 7..31).
