@@ -22,6 +22,8 @@ MAX_VARIANTS = 8  # entries in `models`
 MAX_CASES = 128  # entries in `golden.cases`
 MAX_LABELS = 1024  # entries in `labels`
 MAX_PROVENANCE_KEYS = 32  # entries in `training`
+MAX_ARGUMENTS = 16  # entries in `call.arguments` (schema /2)
+MAX_OUTPUTS = 16  # entries in `models.<variant>.outputs` (schema /2)
 MAX_CHECKS = 1024  # cases x (variants + STFT-stage models): the checks of one verify run
 
 # --- bundle files (sizes from lstat, before anything is read; all are held in memory once) -------------

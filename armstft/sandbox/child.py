@@ -60,18 +60,19 @@ class Failure(Exception):
         self.detail = detail
 
 
-def to_array(value: object, max_bytes: int) -> np.ndarray:
-    """A model's output as a NumPy array, or :class:`Failure` saying why it is not usable."""
-    import torch
+def to_arrays(value: object, max_bytes: int) -> tuple[list[str], list[np.ndarray]]:
+    """A model's output as named NumPy arrays (armstft.nn.outputs: a tensor, or a flat tuple/dict of
+    tensors), or :class:`Failure` saying why it is not usable."""
+    from armstft.nn.outputs import OutputStructureError, named_outputs
 
-    if not isinstance(value, torch.Tensor):
-        raise Failure("output", f"a {type(value).__name__}, expected a tensor")
-    allowed = (torch.float32, torch.float64, torch.complex64, torch.complex128)
-    if value.dtype not in allowed:
-        raise Failure("output", f"dtype {value.dtype}, expected float32/float64/complex64/complex128")
-    if value.numel() * value.element_size() > max_bytes:
-        raise Failure("output", f"{value.numel() * value.element_size()} bytes (at most {max_bytes})")
-    return np.ascontiguousarray(value.detach().cpu().resolve_conj().numpy())
+    try:
+        names, tensors = named_outputs(value)
+    except OutputStructureError as err:
+        raise Failure("output", f"{err.field} is {err.got}") from None
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    if size > max_bytes:
+        raise Failure("output", f"{size} bytes (at most {max_bytes})")
+    return names, [np.ascontiguousarray(t.numpy()) for t in tensors]
 
 
 def _engine(name: str | None) -> AbstractContextManager[None]:
@@ -141,10 +142,11 @@ class Handler:
                 torch.inference_mode(),
                 torch.jit.optimized_execution(self.optimized),
             ):
-                out = method(torch.from_numpy(np.array(blobs[0])))
+                out = method(torch.from_numpy(np.array(blobs[0])), *header.get("arguments", []))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None
-        return {}, [to_array(out, int(header["max_bytes"]))]
+        names, arrays = to_arrays(out, int(header["max_bytes"]))
+        return {"outputs": names}, list(arrays)
 
     def info(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         from armstft.nn import runtime
@@ -162,10 +164,10 @@ class Handler:
 
         case = self.bench[int(header["case"])]
         try:
-            row = benchcases.measure_row(case, header["settings"], int(header["threads"]))
+            rows = benchcases.measure_rows(case, header["settings"], int(header["threads"]))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None
-        return {"row": row}, []
+        return {"rows": rows}, []
 
 
 def serve(
