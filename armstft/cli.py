@@ -55,7 +55,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         status = "ok  " if case.ok else "FAIL"
         detail = f"max_abs {case.max_abs:.3e} max_rel {case.max_rel:.3e}" if case.max_abs is not None else ""
         problem = shown(case.problem) if case.problem else ""
-        line = f"{status} {case.stage:5s} {case.variant:5s} {case.name:12s} {detail} {problem}"
+        variant = case.variant if case.output is None else f"{case.variant}.{case.output}"
+        line = f"{status} {case.stage:5s} {variant:5s} {case.name:12s} {detail} {problem}"
         say(line.rstrip())
     failed = [c for c in report.cases if not c.ok]
     say(

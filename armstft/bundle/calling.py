@@ -5,6 +5,11 @@
 - ``call.state``: ``fresh_load_per_case`` (every golden case runs on a model loaded afresh from its hashed
   bytes, so a model that keeps state between calls gives the same numbers on every device) or ``shared``
   (one load for all cases: what ``armstft export`` bundles, whose models keep no state);
+- ``sizes``: each file's size in bytes. A file is read only if it has exactly its declared size, so the
+  memory a bundle takes is what it declares, under hard ceilings (armstft.core.bounds:
+  ``MODEL_FILE_CEILING_BYTES`` per model, ``GOLDEN_FILE_MAX_BYTES`` for golden.npz,
+  ``BUNDLE_CEILING_BYTES`` together). ``armstft bundle`` writes them and checks its bundle with this code;
+  a /1 manifest keeps the fixed limits (``MODEL_FILE_MAX_BYTES``, ``BUNDLE_MAX_BYTES``);
 - ``models.<variant>.outputs``: the names of a tuple's (``0``, ``1``, ...) or dict's tensors; golden holds
   ``<case>.out.<variant>.<name>`` for each. Absent: the model returns one tensor (``<case>.out.<variant>``).
 
@@ -27,7 +32,7 @@ SCHEMA_V1 = "armstft.bundle/1"
 SCHEMA_V2 = "armstft.bundle/2"
 SCHEMAS = (SCHEMA_V1, SCHEMA_V2)
 STATES = ("fresh_load_per_case", "shared")
-V2_KEYS = ("call",)  # top-level keys only schema /2 has (and models.<variant>.outputs)
+V2_KEYS = ("call", "sizes")  # top-level keys only schema /2 has (and models.<variant>.outputs)
 
 
 @dataclass(frozen=True)
@@ -113,3 +118,36 @@ def output_keys(variant: str, outputs: tuple[str, ...]) -> list[str]:
     if not outputs:
         return [f"out.{variant}"]
     return [f"out.{variant}.{name}" for name in outputs]
+
+
+def parse_sizes(
+    top: fields.Object, schema: str, files: dict[str, str], golden_file: str
+) -> dict[str, int] | None:
+    """``sizes`` (schema /2): a size for exactly the files ``files`` names, each and all within the
+    ceilings."""
+    obj = top.sub("sizes", required=False)
+    if obj is None:
+        return None
+    if schema != SCHEMA_V2:
+        raise BundleError(obj.where, "schema", f'"{SCHEMA_V2}" (the manifest has sizes)', describe(schema))
+    sizes: dict[str, int] = {}
+    for name in files:
+        ceiling = bounds.GOLDEN_FILE_MAX_BYTES if name == golden_file else bounds.MODEL_FILE_CEILING_BYTES
+        size = obj.take(name, lambda where, field, value: value)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= ceiling:
+            want = f"a whole number of bytes in 1..{ceiling} ({bounds.mib(ceiling)})"
+            raise BundleError(obj.where, obj.field(name), want, describe(size))
+        sizes[name] = size
+    obj.done()
+    total = sum(sizes.values())
+    if total > bounds.BUNDLE_CEILING_BYTES:
+        where, want = obj.where, f"at most {bounds.mib(bounds.BUNDLE_CEILING_BYTES)} together"
+        raise BundleError(where, "sizes", want, f"{total} bytes")
+    return sizes
+
+
+def size_limit(sizes: dict[str, int] | None, name: str, golden: bool) -> int:
+    """How many bytes of ``name`` may be read: its declared size (/2), else the fixed limit (/1)."""
+    if sizes is not None:
+        return sizes[name]
+    return bounds.GOLDEN_FILE_MAX_BYTES if golden else bounds.MODEL_FILE_MAX_BYTES

@@ -98,6 +98,7 @@ class Manifest:
     files: dict[str, str]
     raw: dict[str, Any]
     call: calling.Call = field(default_factory=calling.Call)
+    sizes: dict[str, int] | None = None  # each file's size as declared (schema /2): its read limit
 
     @property
     def root(self) -> Path:
@@ -144,18 +145,6 @@ _file_name = fields.pattern(FILE_NAME, bounds.FILE_NAME_MAX_CHARS, "a plain file
 _method = fields.pattern(METHOD, bounds.NAME_MAX_CHARS, "a method name")
 
 
-def _provenance(obj: fields.Object) -> dict[str, Any]:
-    """Free-form provenance (``training``): never read by any check, so any keys, but scalars only."""
-    if len(obj.data) > bounds.MAX_PROVENANCE_KEYS:
-        raise BundleError(
-            obj.where, obj.name, f"at most {bounds.MAX_PROVENANCE_KEYS} entries", f"{len(obj.data)}"
-        )
-    for key in obj.data:
-        _name(obj.where, f"{obj.name} key", key)
-        obj.take(key, fields.scalar)
-    return dict(obj.data)
-
-
 def _tolerance(obj: fields.Object, stage: str) -> Tolerance:
     if stage == "stft":
         peak = obj.take("peak_rel", fields.number(0.0, bounds.TOL_MAX_PEAK_REL))
@@ -192,12 +181,6 @@ def _variant(name: str, obj: fields.Object, default_backend: str, schema: str) -
     if outputs and stage != "logits":
         raise BundleError(obj.where, obj.field("outputs"), "none for a non-logits stage", "set")
     return Variant(name, file, tolerance, precision, backend, engine, stage, outputs)
-
-
-def _exported_on(obj: fields.Object) -> None:
-    for key in ("machine", "cpu_capability", "blas", "fft_backend", "quantized_engine"):
-        obj.take(key, fields.text(bounds.NAME_MAX_CHARS), required=False)
-    obj.done()
 
 
 def _config(top: fields.Object, where: str) -> StftConfig | None:
@@ -317,18 +300,15 @@ def parse_manifest(data: object, path: Path) -> Manifest:
     labels = top.take(
         "labels", fields.list_of(fields.text(bounds.NAME_MAX_CHARS), 0, bounds.MAX_LABELS, "labels"), False
     )
-    training = top.sub("training", required=False)
-    if training is not None:
-        _provenance(training)
-    exported_on = top.sub("exported_on", required=False)
-    if exported_on is not None:
-        _exported_on(exported_on)
+    fields.provenance(top.sub("training", required=False), _name)
+    fields.exported_on(top.sub("exported_on", required=False))
 
     call = calling.parse_call(top, schema, _name)
     variants = _variants(top, where, config, schema)
     stft = _stft(top, where, variants, config)
     golden_file, cases = _golden(top, where, variants, stft)
     files = _files(top, where, variants, golden_file)
+    sizes = calling.parse_sizes(top, schema, files, golden_file)
     top.done()
     return Manifest(
         path=path,
@@ -344,6 +324,7 @@ def parse_manifest(data: object, path: Path) -> Manifest:
         files=files,
         raw=data,  # type: ignore[arg-type]
         call=call,
+        sizes=sizes,
     )
 
 
@@ -372,12 +353,11 @@ def open_bundle(path: Path) -> Bundle:
     """
     with BundleDir.open(Path(path)) as bundle:
         manifest = read_manifest(bundle)
-        check_total(bundle, [(name, MANIFEST) for name in manifest.files])
+        if manifest.sizes is None:  # schema /1: the fixed limits
+            check_total(bundle, [(name, MANIFEST) for name in manifest.files])
         data: dict[str, bytes] = {}
         for name, want in manifest.files.items():
-            limit = (
-                bounds.GOLDEN_FILE_MAX_BYTES if name == manifest.golden_file else bounds.MODEL_FILE_MAX_BYTES
-            )
+            limit = calling.size_limit(manifest.sizes, name, name == manifest.golden_file)
             content = bundle.read(name, limit, listed_in=MANIFEST)
             got = sha256_bytes(content)
             if got != want:
@@ -389,11 +369,10 @@ def open_bundle(path: Path) -> Bundle:
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> Path:
     """Fill in the sha256 of every file the manifest names and write it (keys sorted: stable bytes)."""
     names = {manifest["golden"]["file"], *(v["file"] for v in manifest["models"].values())}
-    manifest = dict(
-        manifest,
-        schema=calling.schema_for(manifest),
-        files={n: sha256_file(bundle / n) for n in sorted(names)},
-    )
+    schema = calling.schema_for(manifest)
+    manifest = dict(manifest, schema=schema, files={n: sha256_file(bundle / n) for n in sorted(names)})
+    if schema == calling.SCHEMA_V2:
+        manifest["sizes"] = {n: (bundle / n).stat().st_size for n in sorted(names)}
     path = bundle / MANIFEST
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     parse_manifest(json.loads(path.read_text(encoding="utf-8")), path)  # what we write, we accept

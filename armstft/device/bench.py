@@ -54,10 +54,9 @@ def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
 
 
 def _line(row: dict[str, Any], threads: int) -> str:
-    """One progress line; whole-model rows say whether acceleration was on (``accel on``/``off``)."""
-    accel = {None: "", False: "accel off", True: "accel on"}[row.get("accelerate")]
+    """One progress line (a whole-model row timed with acceleration on: backend ``<backend>+accelerate``)."""
     return (
-        f"{row['stage']:5s} {row['variant']:4s} {row['backend']:7s} {row['mode']:6s} {accel:9s} "
+        f"{row['stage']:5s} {row['variant']:4s} {row['backend']:18s} {row['mode']:6s} "
         f"t={threads} p50 {row['p50_ms']:8.3f} ms  p99 {row['p99_ms']:8.3f} ms  rtf {row['rtf']:.4f}"
     )
 

@@ -39,6 +39,7 @@ class CaseResult:
     rtol: float
     ok: bool
     problem: str | None = None
+    output: str | None = None  # which tensor of a tuple/dict output (manifest models.<variant>.outputs)
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _model_results(
     variant = manifest.variants[name]
     tol = variant.tolerance
     keys = calling.output_keys(name, variant.outputs)
-    labels = [name] if not variant.outputs else [f"{name}.{o}" for o in variant.outputs]
+    labels = list(variant.outputs) or [None]
     try:
         names, arrays = call_model(worker, checked.bundle, name, "forward", audio, case, manifest.call.values)
         failure = None
@@ -139,7 +140,9 @@ def _model_results(
             if arrays[i].ndim < 1 or not np.array_equal(arrays[i].argmax(axis=-1), ref.argmax(axis=-1)):
                 problem = f"predicted class differs from {tol.argmax_matches}"
         results.append(
-            CaseResult(case, label, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem)
+            CaseResult(
+                case, name, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem, label
+            )
         )
     return results
 

@@ -79,10 +79,9 @@ def _load(model_path: Path) -> tuple[bytes, Any]:
     where = str(model_path)
     try:
         size = os.stat(model_path).st_size
-        if size > bounds.MODEL_FILE_MAX_BYTES:
-            raise InputError(
-                where, "size", f"at most {bounds.mib(bounds.MODEL_FILE_MAX_BYTES)}", f"{size} bytes"
-            )
+        if size > bounds.MODEL_FILE_CEILING_BYTES:
+            ceiling = bounds.mib(bounds.MODEL_FILE_CEILING_BYTES)
+            raise InputError(where, "size", f"at most {ceiling}", f"{size} bytes")
         data = model_path.read_bytes()
     except OSError as err:
         raise InputError(

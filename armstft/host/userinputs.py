@@ -87,12 +87,10 @@ def run_case(
             f"forward({case})",
             f"to run on a float32 {shape} input"
             + (f" and arguments {arguments}" if arguments else " (more arguments: --arg NAME=VALUE)"),
-            f"{type(err).__name__}: {detail[:300]}",
+            detail[:300],
         ) from None
     try:
         names, tensors = named_outputs(value)
     except OutputStructureError as err:
-        raise InputError(
-            where, f"forward({case}) {err.field}", "a tensor, or a tuple/dict of tensors", err.got
-        ) from None
+        raise InputError(where, f"forward({case}) {err.field}", err.expected, err.got) from None
     return names, [np.ascontiguousarray(t.numpy()) for t in tensors]

@@ -192,9 +192,15 @@ def measure_paired(
 
 
 def _row(case: Case, threads: int, samples: list[float], accelerate: bool | None) -> dict[str, Any]:
+    """One row; a whole-model row timed with acceleration on is labelled ``<backend>+accelerate`` (its
+    torch.stft calls ran on armstft's engine), so every row's (stage, variant, backend, mode, threads) is
+    its own."""
     p50 = percentile(samples, 50)
+    row = case.describe()
+    if case.paired and accelerate:
+        row["backend"] = f"{case.backend}+accelerate"
     return {
-        **case.describe(),
+        **row,
         "accelerate": accelerate,
         "threads": threads,
         "iterations": len(samples),

@@ -18,11 +18,13 @@ OUTPUT_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128
 
 
 class OutputStructureError(ValueError):
-    """The output is not a tensor nor a flat tuple/list/dict of tensors; ``field`` and ``got`` say why."""
+    """The output is not a tensor nor a flat tuple/list/dict of tensors: which ``field``, ``expected``,
+    ``got``."""
 
-    def __init__(self, field: str, got: str) -> None:
-        super().__init__(f"{field}: {got}")
+    def __init__(self, field: str, expected: str, got: str) -> None:
+        super().__init__(f"{field}: expected {expected}, got {got}")
         self.field = field
+        self.expected = expected
         self.got = got
 
 
@@ -36,18 +38,20 @@ def named_outputs(value: object) -> tuple[list[str], list[torch.Tensor]]:
     elif isinstance(value, dict):
         items = [(k, v) for k, v in value.items()]
     else:
-        raise OutputStructureError("output", f"a {type(value).__name__} (expected a tensor, tuple or dict)")
+        raise OutputStructureError(
+            "output", "a tensor, or a tuple/dict of tensors", f"a {type(value).__name__}"
+        )
     if not 1 <= len(items) <= MAX_OUTPUTS:
-        raise OutputStructureError("output", f"{len(items)} elements (expected 1..{MAX_OUTPUTS})")
+        raise OutputStructureError("output", f"1..{MAX_OUTPUTS} tensors", f"{len(items)}")
     names: list[str] = []
     tensors: list[torch.Tensor] = []
     for name, item in items:
         if not isinstance(name, str) or len(name) > 64 or not OUTPUT_NAME.fullmatch(name):
-            raise OutputStructureError(
-                "output", f"key {name!r} (expected names matching {OUTPUT_NAME.pattern})"
-            )
+            raise OutputStructureError("output", f"keys matching {OUTPUT_NAME.pattern}", repr(name))
         if not isinstance(item, torch.Tensor):
-            raise OutputStructureError(f"output[{name}]", f"a {type(item).__name__} (expected a tensor)")
+            raise OutputStructureError(
+                f"output[{name}]", "a tensor (one level of tuple/dict)", f"a {type(item).__name__}"
+            )
         names.append(name)
         tensors.append(_tensor(f"output[{name}]", item))
     return names, tensors
@@ -55,7 +59,5 @@ def named_outputs(value: object) -> tuple[list[str], list[torch.Tensor]]:
 
 def _tensor(field: str, value: torch.Tensor) -> torch.Tensor:
     if value.dtype not in OUTPUT_DTYPES:
-        raise OutputStructureError(
-            field, f"dtype {value.dtype} (expected float32/float64/complex64/complex128)"
-        )
+        raise OutputStructureError(field, "float32/float64/complex64/complex128", f"dtype {value.dtype}")
     return value.detach().cpu().resolve_conj()

@@ -68,7 +68,7 @@ def to_arrays(value: object, max_bytes: int) -> tuple[list[str], list[np.ndarray
     try:
         names, tensors = named_outputs(value)
     except OutputStructureError as err:
-        raise Failure("output", f"{err.field} is {err.got}") from None
+        raise Failure("output", str(err)) from None
     size = sum(t.numel() * t.element_size() for t in tensors)
     if size > max_bytes:
         raise Failure("output", f"{size} bytes (at most {max_bytes})")

@@ -138,7 +138,7 @@ def test_tuple_and_complex_outputs_are_compared_per_tensor(run_cli, tmp_path: Pa
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["schema"] == "armstft.bundle/2" and manifest["models"]["fp32"]["outputs"] == ["0", "1"]
     code, doc, err = run_cli("verify", str(tmp_path / "b"))
-    assert code == 0 and [c["variant"] for c in doc["cases"]] == ["fp32.0", "fp32.1"], err
+    assert code == 0 and [(c["variant"], c["output"]) for c in doc["cases"]] == [("fp32", "0"), ("fp32", "1")]
 
     def nudge_imaginary(arrays: dict[str, np.ndarray]) -> None:
         arrays["c0.out.fp32.0"] = arrays["c0.out.fp32.0"] + 0.01j * np.abs(arrays["c0.out.fp32.0"]).max()
@@ -153,7 +153,7 @@ def test_a_nested_output_is_refused_when_bundled(run_cli, tmp_path: Path) -> Non
         run_cli,
         tmp_path,
         _user(tmp_path, Nested(), _clips((1, 4000))),
-        "m.pt: forward(c0) output[1]: expected a tensor, or a tuple/dict of tensors, got a tuple",
+        "m.pt: forward(c0) output[1]: expected a tensor (one level of tuple/dict), got a tuple",
     )
 
 
@@ -200,13 +200,32 @@ def test_a_partial_config_is_completed_and_bounds_the_clip(run_cli, tmp_path: Pa
 def test_a_model_over_the_size_ceiling_is_refused_when_bundled(run_cli, tmp_path: Path) -> None:
     args = _user(tmp_path, Gain(), _clips((1, 4000)))
     with (tmp_path / "m.pt").open("r+b") as stream:
-        stream.truncate(bounds.MODEL_FILE_MAX_BYTES + 1)
-    _refused(
-        run_cli,
-        tmp_path,
-        args,
-        f"m.pt: size: expected at most 256 MiB, got {bounds.MODEL_FILE_MAX_BYTES + 1}",
+        stream.truncate(bounds.MODEL_FILE_CEILING_BYTES + 1)
+    size = bounds.MODEL_FILE_CEILING_BYTES + 1
+    _refused(run_cli, tmp_path, args, f"m.pt: size: expected at most 768 MiB, got {size} bytes")
+
+
+def test_sizes_are_declared_and_are_the_limit(run_cli, tmp_path: Path) -> None:
+    """A /2 bundle declares each file's size: a file beyond it is refused before its bytes are read, and no
+    declaration may pass the ceilings (bundle checks its bundle with verify's code: the same rule)."""
+    assert run_cli(*_user(tmp_path, Gain(), _clips((1, 4000))))[0] == 0
+    bundle = tmp_path / "b"
+    sizes = json.loads((bundle / "manifest.json").read_text())["sizes"]
+    assert sizes == {n: (bundle / n).stat().st_size for n in ("golden.npz", "model_fp32.pt")}
+    with (bundle / "model_fp32.pt").open("ab") as stream:
+        stream.write(b"x")
+    code, _, err = run_cli("verify", str(bundle))
+    want = sizes["model_fp32.pt"]
+    assert code == 2 and f"model_fp32.pt: size: expected at most {want} bytes, got {want + 1} bytes" in err, (
+        err
     )
+    rewrite_manifest(
+        bundle, lambda m: m["sizes"].update({"model_fp32.pt": bounds.MODEL_FILE_CEILING_BYTES + 1})
+    )
+    code, _, err = run_cli("verify", str(bundle))
+    assert (
+        code == 2 and "sizes.model_fp32.pt: expected a whole number of bytes in 1..805306368 (768 MiB)" in err
+    ), err
 
 
 def test_out_must_be_new_empty_or_an_earlier_bundle(run_cli, tmp_path: Path) -> None:
