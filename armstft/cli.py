@@ -182,7 +182,8 @@ def _bundle_parser(sub: Any) -> None:
         "--inputs",
         type=Path,
         required=True,
-        help=".npz of float32 (batch, [channels,] samples) arrays, one per case",
+        help=".npz: per case a float32 (batch, [channels,] samples) array <case>, and <case>.<parameter> "
+        "for more tensors forward takes",
     )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument(

@@ -2,6 +2,9 @@
 
 - ``call.arguments``: constant non-tensor arguments passed after the audio on every call
   (``forward(audio, sr)``), each ``{"name": ..., "value": int | float | bool | str}``;
+- ``call.inputs``: more tensor inputs beside the audio (``forward(audio, tokens)``), by forward's parameter
+  name; golden holds ``<case>.input.<name>`` for each (numeric, finite, at most ``INPUT_MAX_VALUES``
+  values). Constants and these are passed by name (keyword arguments), the audio first by position;
 - ``call.state``: ``fresh_load_per_case`` (every golden case runs on a model loaded afresh from its hashed
   bytes, so a model that keeps state between calls gives the same numbers on every device) or ``shared``
   (one load for all cases: what ``armstft export`` bundles, whose models keep no state);
@@ -37,14 +40,16 @@ V2_KEYS = ("call", "sizes")  # top-level keys only schema /2 has (and models.<va
 
 @dataclass(frozen=True)
 class Call:
-    """Constant arguments after the audio, and whether each case gets a freshly loaded model."""
+    """Constant arguments after the audio, more tensor inputs, whether each case gets a fresh load."""
 
     arguments: tuple[tuple[str, Any], ...] = ()
     state: str = "shared"
+    inputs: tuple[str, ...] = ()  # more tensor inputs, by forward's parameter name: <case>.input.<name>
 
     @property
-    def values(self) -> list[Any]:
-        return [value for _, value in self.arguments]
+    def keywords(self) -> dict[str, Any]:
+        """The constants as forward's keyword arguments."""
+        return dict(self.arguments)
 
     @property
     def fresh_load(self) -> bool:
@@ -85,9 +90,12 @@ def parse_call(top: fields.Object, schema: str, name_field: Any) -> Call:
         raise BundleError(obj.where, "schema", f'"{SCHEMA_V2}" (the manifest has call)', describe(schema))
     state = obj.take("state", fields.choice(STATES))
     raw = obj.take("arguments", fields.list_of(_argument(name_field), 0, bounds.MAX_ARGUMENTS, "arguments"))
+    names = fields.list_of(name_field, 0, bounds.MAX_ARGUMENTS, "tensor input names")
+    inputs = obj.take("inputs", names, required=False) or []
     obj.done()
     fields.unique(obj.where, "call.arguments", [n for n, _ in raw])
-    return Call(tuple(raw), state)
+    fields.unique(obj.where, "call.inputs", [*inputs, *(n for n, _ in raw)])
+    return Call(tuple(raw), state, tuple(inputs))
 
 
 def _argument(name_field: Any) -> Any:

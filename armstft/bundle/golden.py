@@ -30,6 +30,8 @@ from armstft.core import bounds
 from armstft.core.errors import BundleError, InputError
 from armstft.core.npyheader import NpyHeaderError, read_header
 
+# What a tensor input beside the audio may be (token ids, masks, conditioning).
+EXTRA_INPUT_DTYPES = ("float32", "float64", "int64", "int32", "bool")
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 CENTRAL_ENTRY_MAX_BYTES = 512  # one central-directory entry: 46 bytes + name + extra fields
@@ -170,7 +172,8 @@ def _check_output(
     """One golden output: float or complex (compared as real and imaginary parts), the input's batch, one
     value per label for logits, finite; returns its largest magnitude."""
     key = golden_key(case, what)
-    _dtype(out, where, key, ("float32", "float64", "complex64", "complex128"))
+    complex_ok = manifest.raw.get("schema") == calling.SCHEMA_V2  # /1 outputs are real, as they were
+    _dtype(out, where, key, ("float32", "float64", *(("complex64", "complex128") if complex_ok else ())))
     if variant.stage == "log_mel":
         # (n_mels and frames are the model's: verify holds the config to what the models state)
         if out.ndim != 3:
@@ -259,3 +262,21 @@ def check_reference(manifest: Manifest, arrays: dict[str, np.ndarray], inputs: d
                 f"the float64 STFT of {case}.input under the manifest's config",
                 f"a peak-relative difference of {error:.2e} (is the config or the golden file edited?)",
             )
+
+
+def extra_inputs(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Per case, the tensor inputs beside the audio (``call.inputs``): numeric, finite, bounded."""
+    where = str(manifest.root / manifest.golden_file)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for case in manifest.cases:
+        out[case] = {}
+        for name in manifest.call.inputs:
+            key = golden_key(case, f"input.{name}")
+            array = arrays[key]
+            _dtype(array, where, key, EXTRA_INPUT_DTYPES)
+            if array.ndim > 4 or array.size > bounds.INPUT_MAX_VALUES:
+                want = f"at most 4 dimensions and {bounds.INPUT_MAX_VALUES} values"
+                raise BundleError(where, f"{key}.shape", want, array.shape)
+            _finite(array, where, key)
+            out[case][name] = array
+    return out

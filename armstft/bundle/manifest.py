@@ -115,6 +115,7 @@ class Manifest:
         out = []
         for case in self.cases:
             out.append(golden_key(case, "input"))
+            out.extend(golden_key(case, f"input.{name}") for name in self.call.inputs)
             if self.stft is not None:
                 out.append(golden_key(case, "stft_ref"))
             for name, variant in self.variants.items():

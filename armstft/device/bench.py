@@ -42,7 +42,8 @@ def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
     stft = manifest.stft
     return {
         "config": manifest.input_config.to_dict(),
-        "arguments": manifest.call.values,
+        "arguments": [list(pair) for pair in manifest.call.arguments],
+        "inputs": list(manifest.call.inputs),
         "backends": list(settings.backends),
         "stft": None if stft is None else {"models": stft.models, "method": stft.method},
         "variants": {
@@ -120,7 +121,9 @@ def _run(
         info = worker.request({"op": "info"})[0]["info"]
         document["info"] = {k: info[k] for k in INFO_KEYS}
         load_models(worker, manifest, checked.bundle, None)
-        cases = worker.request({"op": "bench_cases", "plan": _plan(manifest, settings)}, [clip])[0]["cases"]
+        extras = list(checked.extras[manifest.cases[0]].values())
+        request = {"op": "bench_cases", "plan": _plan(manifest, settings)}
+        cases = worker.request(request, [clip, *extras])[0]["cases"]
         document.update(
             {
                 "bundle": str(bundle),

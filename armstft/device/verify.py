@@ -121,7 +121,16 @@ def _model_results(
     keys = calling.output_keys(name, variant.outputs)
     labels = list(variant.outputs) or [None]
     try:
-        names, arrays = call_model(worker, checked.bundle, name, "forward", audio, case, manifest.call.values)
+        names, arrays = call_model(
+            worker,
+            checked.bundle,
+            name,
+            "forward",
+            audio,
+            case,
+            manifest.call.arguments,
+            checked.extras[case],
+        )
         failure = None
         if names != list(variant.outputs):
             failure = f"outputs {names or 'one tensor'}, expected {list(variant.outputs) or 'one tensor'}"

@@ -38,7 +38,7 @@ from armstft.core.config import StftConfig
 from armstft.core.errors import ArmstftError, BundleError, InputError
 from armstft.core.version import __version__
 from armstft.host.export import FP32_TOLERANCE, STFT_PEAK_REL
-from armstft.host.userinputs import read_inputs, run_case
+from armstft.host.userinputs import UserInputs, check_names, read_inputs, run_case
 
 
 def _as_built(module: Any, model_path: Path, has_stft: bool) -> asbuilt.Built:
@@ -103,21 +103,21 @@ def _load(model_path: Path) -> tuple[bytes, Any]:
 
 def _golden_arrays(
     saved: bytes,
-    inputs: dict[str, np.ndarray],
+    inputs: UserInputs,
     stft_config: StftConfig | None,
-    arguments: list[Any],
+    arguments: list[tuple[str, Any]],
     where: str,
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per case (sorted): the input, this host's outputs from a fresh load of the saved bytes, the float64
     STFT reference when the STFT stage is checked; and the output names (none: one tensor)."""
     arrays: dict[str, np.ndarray] = {}
     names: list[str] | None = None
-    for case in sorted(inputs):
-        audio = inputs[case]
-        got_names, outputs = run_case(saved, audio, arguments, where, case)
+    for case, audio in inputs.audio.items():
+        keywords = {**inputs.extras[case], **dict(arguments)}
+        got_names, outputs = run_case(saved, audio, keywords, where, case)
         if names is None:
             names = got_names
-            again = run_case(saved, audio, arguments, where, case)[1]
+            again = run_case(saved, audio, keywords, where, case)[1]
             if any(not np.array_equal(a, b, equal_nan=True) for a, b in zip(outputs, again, strict=True)):
                 raise InputError(
                     where,
@@ -128,6 +128,7 @@ def _golden_arrays(
         elif got_names != names:
             raise InputError(where, f"output({case})", f"outputs {names or 'one tensor'}", got_names)
         arrays[golden_key(case, "input")] = audio
+        arrays.update({golden_key(case, f"input.{n}"): a for n, a in inputs.extras[case].items()})
         for key, out in zip(calling.output_keys("fp32", tuple(names)), outputs, strict=True):
             arrays[golden_key(case, key)] = out
         if stft_config is not None:
@@ -199,24 +200,26 @@ def bundle_user_model(
     has_stft = config is not None and isinstance(getattr(module, "stft", None), torch.ScriptMethod)
     config = config or StftConfig()  # every user bundle states its config: its sample rate, its clip length
     inputs = read_inputs(inputs_path, config)
+    check_names(module, inputs, arguments or [], str(model_path))
     built = _as_built(module, model_path, has_stft)
-    if has_stft and any(a.ndim == 3 for a in inputs.values()):
-        raise InputError(
-            str(inputs_path), "arrays", "(batch, samples) inputs for the STFT-stage check", "3-D"
-        )
+    if has_stft and any(a.ndim == 3 for a in inputs.audio.values()):
+        where = str(inputs_path)
+        raise InputError(where, "arrays", "(batch, samples) inputs for the STFT-stage check", "3-D")
     tmp = _fresh_folder(out)
     try:
         tsfile.save(module, tmp / "model_fp32.pt")  # before any input runs: no state baked in
         del saved_from, module
         saved = (tmp / "model_fp32.pt").read_bytes()
-        values = [value for _, value in arguments or []]
-        arrays, outputs = _golden_arrays(saved, inputs, config if has_stft else None, values, str(model_path))
+        stft_config = config if has_stft else None
+        arrays, outputs = _golden_arrays(saved, inputs, stft_config, arguments or [], str(model_path))
         np.savez(tmp / "golden.npz", **arrays)
-        call = {
+        call: dict[str, Any] = {
             "state": "fresh_load_per_case",
             "arguments": [{"name": n, "value": v} for n, v in arguments or []],
         }
-        manifest = _manifest(name, built, sorted(inputs), outputs, call)
+        if inputs.names:
+            call["inputs"] = list(inputs.names)
+        manifest = _manifest(name, built, list(inputs.audio), outputs, call)
         manifest["config"] = config.to_dict()
         if has_stft:
             manifest["stft"] = {

@@ -122,26 +122,32 @@ def fast_stft_cases(config: StftConfig, clip: torch.Tensor, hop: torch.Tensor) -
 
 
 def _model_call(
-    model: Any, clip: torch.Tensor, engine: str | None, arguments: list[Any]
+    model: Any, clip: torch.Tensor, engine: str | None, arguments: dict[str, Any]
 ) -> Callable[[], Any]:
     """One whole-model call (the manifest's constant ``arguments`` after the audio), under the variant's
     quantized engine when it names one (static int8)."""
     if engine is None:
-        return lambda: model(clip, *arguments)
+        return lambda: model(clip, **arguments)
     from armstft.nn import quantize
 
     def call() -> Any:
         with quantize.engine(engine):
-            return model(clip, *arguments)
+            return model(clip, **arguments)
 
     return call
 
 
-def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) -> list[Case]:
-    """The cases for the loaded ``models``; ``plan`` is what the parent read from the validated manifest."""
+def build(
+    models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray, extras: dict[str, np.ndarray]
+) -> list[Case]:
+    """The cases for the loaded ``models``; ``plan`` is what the parent read from the validated manifest;
+    ``extras``: the first case's tensor inputs beside the audio (then its whole batch is timed)."""
     config = StftConfig.from_dict(plan["config"])
     backends = plan["backends"]
-    clip = torch.from_numpy(np.array(clip_array[:1]))  # one batch row: (1, samples) or (1, channels, samples)
+    # one batch row: (1, samples) or (1, channels, samples); all rows when other inputs come with them
+    clip = torch.from_numpy(np.array(clip_array if extras else clip_array[:1]))
+    keywords = {n: torch.from_numpy(np.array(a)) for n, a in extras.items()}
+    keywords.update(dict(plan.get("arguments", [])))
     seconds = clip.shape[-1] / config.sample_rate
     hop = clip.reshape(-1)[: config.hop_length].contiguous()
     cases: list[Case] = []
@@ -158,7 +164,7 @@ def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) 
         cases.extend(fast_stft_cases(config, clip, hop))
     for name, variant in plan["variants"].items():
         if variant["stft_backend"] in backends:
-            call = _model_call(models[name], clip, variant.get("engine"), plan.get("arguments", []))
+            call = _model_call(models[name], clip, variant.get("engine"), keywords)
             precision, backend = variant["precision"], variant["stft_backend"]
             cases.append(Case("model", precision, backend, "clip", seconds, call, paired=True))
     return cases

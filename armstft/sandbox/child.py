@@ -90,6 +90,17 @@ def _engine(name: str | None) -> AbstractContextManager[None]:
     return quantize.engine(name)
 
 
+def _keywords(header: dict[str, Any], blobs: list[Any]) -> dict[str, Any]:
+    """Forward's keyword arguments: tensor inputs beside the audio (``inputs``, blobs after the first) and
+    constants (``arguments``: [name, value] pairs)."""
+    import torch
+
+    tensors = {
+        n: torch.from_numpy(np.array(b)) for n, b in zip(header.get("inputs", []), blobs[1:], strict=True)
+    }
+    return {**tensors, **dict(header.get("arguments", []))}
+
+
 class Handler:
     """What the worker does for each request ``op``."""
 
@@ -142,7 +153,7 @@ class Handler:
                 torch.inference_mode(),
                 torch.jit.optimized_execution(self.optimized),
             ):
-                out = method(torch.from_numpy(np.array(blobs[0])), *header.get("arguments", []))
+                out = method(torch.from_numpy(np.array(blobs[0])), **_keywords(header, blobs))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None
         names, arrays = to_arrays(out, int(header["max_bytes"]))
@@ -156,7 +167,8 @@ class Handler:
     def bench_cases(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         from armstft.nn import benchcases
 
-        self.bench = benchcases.build(self.models, header["plan"], blobs[0])
+        extras = dict(zip(header["plan"].get("inputs", []), blobs[1:], strict=True))
+        self.bench = benchcases.build(self.models, header["plan"], blobs[0], extras)
         return {"cases": [case.describe() for case in self.bench]}, []
 
     def measure(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:

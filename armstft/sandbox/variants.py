@@ -87,20 +87,23 @@ def call_model(
     method: str,
     audio: np.ndarray,
     case: str,
-    arguments: list[Any] | None = None,
+    arguments: tuple[tuple[str, Any], ...] = (),
+    extras: dict[str, np.ndarray] | None = None,
 ) -> tuple[list[str], list[np.ndarray]]:
-    """One call in the worker (``arguments`` after the audio): the output's names (none for one tensor) and
-    arrays; a watchdog stop or a dead worker is a :class:`BundleError` naming the case."""
+    """One call in the worker (the audio, then ``extras`` tensors and ``arguments`` constants by name): the
+    output's names (none for one tensor) and arrays; a watchdog stop or a dead worker is a
+    :class:`BundleError` naming the case."""
     where = bundle.where(bundle.manifest.variants[variant].file)
     header = {
         "op": "call",
         "model": variant,
         "method": method,
         "max_bytes": bounds.WORKER_OUTPUT_MAX_BYTES,
-        "arguments": list(arguments or []),
+        "arguments": [list(pair) for pair in arguments],
+        "inputs": list(extras or {}),
     }
     try:
-        reply, arrays = worker.request(header, [audio])
+        reply, arrays = worker.request(header, [audio, *(extras or {}).values()])
     except WorkerStopped as err:
         raise BundleError(
             where,
@@ -116,7 +119,7 @@ def run_model(
     worker: Worker, bundle: Bundle, variant: str, method: str, audio: np.ndarray, case: str
 ) -> np.ndarray:
     """One call whose output must be a single tensor (the STFT stage, ``run``'s logits)."""
-    arguments = bundle.manifest.call.values if method == "forward" else None
+    arguments = bundle.manifest.call.arguments if method == "forward" else ()
     names, arrays = call_model(worker, bundle, variant, method, audio, case, arguments)
     if names:
         raise WorkerError("output", f"a tuple/dict of {len(names)} tensors, expected one tensor")

@@ -266,3 +266,51 @@ def test_schema_2_fields_are_checked(run_cli, tmp_path: Path, change, message: s
     rewrite_manifest(tmp_path / "b", change)
     code, _doc, err = run_cli("verify", str(tmp_path / "b"))
     assert code == 2 and message in err, err
+
+
+class Prompted(torch.nn.Module):
+    """Audio plus token ids and a constant, as a speech decoder takes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(10, 4)
+
+    def forward(self, audio: torch.Tensor, tokens: torch.Tensor, sr: int) -> torch.Tensor:
+        torch._assert(sr == 16000, "expected 16 kHz")
+        return self.embed(tokens).sum(1) + audio.abs().mean(-1, keepdim=True) + 1.0
+
+
+def test_several_named_inputs_go_to_forward_by_name(run_cli, tmp_path: Path) -> None:
+    inputs = _clips((2, 4000), (1, 4000))
+    inputs["c0.tokens"] = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int64)
+    inputs["c1.tokens"] = np.array([[7, 8, 9]], dtype=np.int64)
+    args = [*_user(tmp_path, Prompted(), inputs), "--arg", "sr=16000"]
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["call"]["inputs"] == ["tokens"]
+    code, doc, err = run_cli("verify", str(tmp_path / "b"))
+    assert code == 0 and doc["ok"] and len(doc["cases"]) == 2, err
+    out = tmp_path / "bench.json"
+    code, doc, err = run_cli("bench", str(tmp_path / "b"), "--out", str(out), "--quick", "--threads", "1")
+    assert code == 0 and doc["results"], err
+
+    def other_tokens(arrays: dict[str, np.ndarray]) -> None:
+        arrays["c1.input.tokens"] = np.array([[1, 1, 1]], dtype=np.int64)
+
+    rewrite_golden(tmp_path / "b", other_tokens)
+    code, doc, err = run_cli("verify", str(tmp_path / "b"))
+    assert code == 1 and [c["ok"] for c in doc["cases"]] == [True, False], err
+
+
+def test_an_input_forward_does_not_take_is_refused(run_cli, tmp_path: Path) -> None:
+    inputs = _clips((1, 4000))
+    inputs["c0.mask"] = np.ones((1, 3), dtype=np.int64)
+    args = [*_user(tmp_path, Prompted(), inputs), "--arg", "sr=16000"]
+    _refused(
+        run_cli, tmp_path, args, "m.pt: forward(mask): expected one of forward's parameters after the audio"
+    )
+    inputs = _clips((1, 4000), (1, 4000))
+    inputs["c0.tokens"] = np.ones((1, 3), dtype=np.int64)
+    args = [*_user(tmp_path, Prompted(), inputs), "--arg", "sr=16000"]
+    _refused(run_cli, tmp_path, args, "in.npz: c1: expected the inputs tokens, got")
