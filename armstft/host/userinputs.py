@@ -57,7 +57,11 @@ def read_inputs(path: Path, config: StftConfig) -> UserInputs:
         parts = key.split(".", 1)
         if not all(len(p) <= bounds.NAME_MAX_CHARS and NAME.fullmatch(p) for p in parts):
             raise InputError(
-                where, "arrays", f"case names (or case.input) matching {NAME.pattern}", describe(key)
+                where,
+                "arrays",
+                f"case names matching {NAME.pattern} (or <case>.<parameter>), each at most "
+                f"{bounds.NAME_MAX_CHARS} characters",
+                describe(key),
             )
     audio = {k: check_audio(a, config, where, field=k) for k, a in sorted(arrays.items()) if "." not in k}
     extras: dict[str, dict[str, np.ndarray]] = {case: {} for case in audio}
