@@ -3,7 +3,7 @@
 #   1. lint (ruff), 2. the emulated board built cold, 3. host unit tests + Yocto layer checks (oelint-adv, kas
 #   schema, recipe parser; the board-contract tests check the image just built), 3b. the numeric tests again
 #   with every library forced onto the code paths of other x86-64 CPUs (scripts/other-isas.sh), 4. the HIL suite on the
-#   emulated board through labgrid, plus the fault tests (scripts/hil.sh), 5. the same suite over plain SSH
+#   emulated board through labgrid, again with a zoo model's user bundle, plus the fault tests (scripts/hil.sh), 5. the same suite over plain SSH
 #   (--armstft-ssh) and through the loopback labgrid farm (coordinator + exporter + RemotePlace) against one
 #   emulated board, plus the exit paths (timeout, Ctrl-C, crashed suite) and host-key pinning.
 # Downloads (Debian packages, wheels) and the venv are reused from $ARMSTFT_CACHE; every build product (the
@@ -30,7 +30,7 @@ step "host unit tests and layer checks"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/unit tests/layer "$@"
 step "numeric tests again on the paths other x86-64 CPUs take (AVX2 without AVX-512; the baseline)"
 bash scripts/other-isas.sh
-step "HIL suite on the emulated board, fault tests"
+step "HIL suite on the emulated board (our bundle, then a zoo model bundled as a user would), fault tests"
 bash scripts/hil.sh
 step "SSH path, labgrid farm and exit paths against the emulated board"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/boards

@@ -11,23 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 
+from tests.unit.zoo.make import make_user_files
 from tests.unit.zoo.models import ZOO, ZooModel
-
-
-def make_user_files(model: ZooModel, folder: Path) -> list[str]:
-    """The files a user hands to ``armstft bundle``; returns its arguments."""
-    torch.jit.save(model.build(), str(folder / f"{model.name}.pt"))
-    np.savez(folder / "inputs.npz", **model.inputs())
-    (folder / "config.json").write_text(json.dumps(model.config))
-    args = [str(folder / f"{model.name}.pt"), "--inputs", str(folder / "inputs.npz")]
-    args += ["--config", str(folder / "config.json"), "--out", str(folder / "bundle")]
-    for argument in model.arguments:
-        args += ["--arg", argument]
-    return args
 
 
 @pytest.mark.parametrize("model", ZOO, ids=[m.name for m in ZOO])
