@@ -157,7 +157,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from armstft.device.run import classify
+    from armstft.device.classify import classify
 
     document = classify(args.bundle, args.audio, args.variant, case_seconds=args.case_seconds)
     say(f"{shown(args.audio)}: {', '.join(shown(p) for p in document['predicted'])}")
