@@ -55,7 +55,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         status = "ok  " if case.ok else "FAIL"
         detail = f"max_abs {case.max_abs:.3e} max_rel {case.max_rel:.3e}" if case.max_abs is not None else ""
         problem = shown(case.problem) if case.problem else ""
-        line = f"{status} {case.stage:5s} {case.variant:5s} {case.name:12s} {detail} {problem}"
+        variant = case.variant if case.output is None else f"{case.variant}.{case.output}"
+        line = f"{status} {case.stage:5s} {variant:5s} {case.name:12s} {detail} {problem}"
         say(line.rstrip())
     failed = [c for c in report.cases if not c.ok]
     say(
@@ -114,26 +115,42 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_bundle(args: argparse.Namespace) -> int:
+def _read_config(path: Path) -> Any:
+    """``--config``: a JSON STFT config, any subset of the fields; the rest come from the defaults
+    (armstft.core.config.StftConfig), and the completed config is printed."""
     from armstft.core import strictjson
     from armstft.core.config import StftConfig
     from armstft.core.errors import InputError
-    from armstft.host.userbundle import bundle_user_model
 
-    config = None
-    if args.config is not None:
-        try:
-            with args.config.open("rb") as stream:
-                raw = stream.read(bounds.MANIFEST_MAX_BYTES + 1)
-            if len(raw) > bounds.MANIFEST_MAX_BYTES:
-                raise strictjson.JsonError(f"more than {bounds.MANIFEST_MAX_BYTES} bytes")
-            data = strictjson.loads(raw)
-        except OSError as err:
-            raise InputError(str(args.config), "file", "a readable JSON STFT config", err.strerror) from None
-        except strictjson.JsonError as err:
-            raise InputError(str(args.config), err.field, "a JSON STFT config", str(err)) from None
-        config = StftConfig.from_dict(data, str(args.config))
-    path = bundle_user_model(args.model, args.inputs, args.out, config=config, name=args.name)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(bounds.MANIFEST_MAX_BYTES + 1)
+        if len(raw) > bounds.MANIFEST_MAX_BYTES:
+            raise strictjson.JsonError(f"more than {bounds.MANIFEST_MAX_BYTES} bytes")
+        data = strictjson.loads(raw)
+    except OSError as err:
+        raise InputError(str(path), "file", "a readable JSON STFT config", err.strerror) from None
+    except strictjson.JsonError as err:
+        raise InputError(str(path), err.field, "a JSON STFT config", str(err)) from None
+    config = StftConfig.from_dict(data, str(path), partial=True)
+    defaulted = sorted(set(config.to_dict()) - set(data)) if isinstance(data, dict) else []
+    if defaulted:
+        say(
+            f"{shown(path)}: config completed from the defaults: {config.to_json()} "
+            f"(defaulted: {', '.join(defaulted)})"
+        )
+    return config
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from armstft.host.userbundle import bundle_user_model
+    from armstft.host.userinputs import parse_argument
+
+    config = _read_config(args.config) if args.config is not None else None
+    arguments = [parse_argument(text) for text in args.arg or []]
+    path = bundle_user_model(
+        args.model, args.inputs, args.out, config=config, name=args.name, arguments=arguments
+    )
     say(f"wrote bundle {shown(args.out)}; check it anywhere with: armstft verify {shown(args.out)}")
     emit({"schema": "armstft.bundle-made/1", "bundle": str(args.out), "manifest": str(path), "ok": True})
     return EXIT_OK
@@ -155,6 +172,33 @@ def _case_seconds(p: argparse.ArgumentParser) -> None:
         default=bounds.CASE_SECONDS,
         help="watchdog: seconds one model load or call may take before it is stopped (default %(default)g)",
     )
+
+
+def _bundle_parser(sub: Any) -> None:
+    """``armstft bundle``'s arguments."""
+    p = sub.add_parser("bundle", help="your TorchScript model + inputs (.npz) → bundle")
+    p.add_argument("model", type=Path)
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        required=True,
+        help=".npz: per case a float32 (batch, [channels,] samples) array <case>, and <case>.<parameter> "
+        "for more tensors forward takes",
+    )
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="STFT config JSON, any subset of its fields (enables the STFT-stage check)",
+    )
+    p.add_argument(
+        "--arg",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a constant passed after the audio, e.g. sr=16000",
+    )
+    p.add_argument("--name", default="user")
+    p.set_defaults(func=cmd_bundle)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -199,13 +243,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="default")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bundle", help="your TorchScript model + inputs (.npz) → bundle")
-    p.add_argument("model", type=Path)
-    p.add_argument("--inputs", type=Path, required=True, help=".npz of float32 (batch, samples) arrays")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--config", type=Path, help="STFT config JSON (enables the STFT-stage check)")
-    p.add_argument("--name", default="user")
-    p.set_defaults(func=cmd_bundle)
+    _bundle_parser(sub)
 
     p = sub.add_parser("run", help="classify one .wav/.npy file with a bundle")
     p.add_argument("bundle", type=Path)

@@ -32,16 +32,22 @@ def first_bad(array: np.ndarray) -> tuple[str, object] | None:
 def check_audio(audio: object, config: StftConfig, where: str, field: str = "audio") -> np.ndarray:
     """Return ``audio`` as a float32 (batch, samples) array, or raise :class:`InputError` saying why not.
 
-    Accepted: float32 arrays of rank 1 (samples) or 2 (batch, samples), finite, between the STFT's minimum
-    length and ``config.max_seconds``, at most ``bounds.MAX_BATCH`` rows. Other dtypes are refused rather
+    Accepted: float32 arrays of rank 1 (samples), 2 (batch, samples) or 3 (batch, channels, samples),
+    finite, between the STFT's minimum length and ``config.max_seconds``, at most ``bounds.MAX_BATCH`` rows
+    (batch x channels). Other dtypes are refused rather
     than converted: int16 PCM silently treated as float would give a wrong number, not an error.
     """
     if not isinstance(audio, np.ndarray):
         raise InputError(where, field, "a float32 array", type(audio).__name__)
     if audio.dtype != np.float32:
         raise InputError(where, f"{field}.dtype", "float32", str(audio.dtype))
-    if audio.ndim not in (1, 2):
-        raise InputError(where, f"{field}.shape", "(samples,) or (batch, samples)", str(audio.shape))
+    if audio.ndim not in (1, 2, 3):
+        raise InputError(
+            where,
+            f"{field}.shape",
+            "(samples,), (batch, samples) or (batch, channels, samples)",
+            str(audio.shape),
+        )
     if audio.size == 0:
         raise InputError(where, f"{field}.shape", "a non-empty array", str(audio.shape))
     batch = audio.reshape(1, -1) if audio.ndim == 1 else audio
@@ -53,14 +59,18 @@ def check_audio(audio: object, config: StftConfig, where: str, field: str = "aud
 
 
 def _check_shape(shape: tuple[int, ...], config: StftConfig, where: str, field: str) -> None:
-    rows, samples = (1, shape[0]) if len(shape) == 1 else shape
+    rows, samples = int(np.prod(shape[:-1], dtype=np.int64)), shape[-1]
     if rows > bounds.MAX_BATCH:
         raise InputError(where, f"{field}.shape", f"at most {bounds.MAX_BATCH} rows", rows)
     if samples < config.min_samples:
         raise InputError(where, f"{field}.length", f">= {config.min_samples} samples", samples)
     if samples > config.max_samples:
         raise InputError(
-            where, f"{field}.length", f"<= {config.max_samples} samples ({config.max_seconds} s)", samples
+            where,
+            f"{field}.length",
+            f"<= {config.max_samples} samples ({config.max_seconds:g} s at {config.sample_rate} Hz: the "
+            f"config's max_seconds, which may be raised up to {bounds.MAX_AUDIO_SECONDS:g})",
+            samples,
         )
     if rows * config.n_freqs * config.frames(samples) > bounds.STFT_MAX_VALUES:
         raise InputError(where, f"{field}.shape", f"an STFT within {bounds.STFT_MAX_VALUES} values", shape)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from armstft.bundle.golden import check_golden, check_reference, read_npz
+from armstft.bundle.golden import check_golden, check_reference, extra_inputs, read_npz
 from armstft.bundle.manifest import Bundle, Manifest, open_bundle
 
 
@@ -23,6 +23,7 @@ class Checked:
     bundle: Bundle
     golden: dict[str, np.ndarray]
     inputs: dict[str, np.ndarray]
+    extras: dict[str, dict[str, np.ndarray]]  # per case, tensor inputs beside the audio (call.inputs)
 
     @property
     def manifest(self) -> Manifest:
@@ -37,4 +38,4 @@ def check_bundle(path: Any) -> Checked:
     golden = read_npz(bundle.data.pop(manifest.golden_file), where, expected=manifest.golden_members())
     inputs = check_golden(manifest, golden)
     check_reference(manifest, golden, inputs)
-    return Checked(bundle, golden, inputs)
+    return Checked(bundle, golden, inputs, extra_inputs(manifest, golden))

@@ -138,3 +138,25 @@ def scalar(where: str, name: str, value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     return text()(where, name, value)
+
+
+def provenance(obj: Object | None, name: Callable[[str, str, Any], str]) -> None:
+    """Free-form provenance (``training``): never read by any check, so any keys, but scalars only."""
+    if obj is None:
+        return
+    if len(obj.data) > bounds.MAX_PROVENANCE_KEYS:
+        raise BundleError(
+            obj.where, obj.name, f"at most {bounds.MAX_PROVENANCE_KEYS} entries", f"{len(obj.data)}"
+        )
+    for key in obj.data:
+        name(obj.where, f"{obj.name} key", key)
+        obj.take(key, scalar)
+
+
+def exported_on(obj: Object | None) -> None:
+    """``exported_on``: the exporting host's facts, short texts, all optional."""
+    if obj is None:
+        return
+    for key in ("machine", "cpu_capability", "blas", "fft_backend", "quantized_engine"):
+        obj.take(key, text(bounds.NAME_MAX_CHARS), required=False)
+    obj.done()

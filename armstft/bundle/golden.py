@@ -18,16 +18,20 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from typing import Any
 
 import numpy as np
 
 from armstft.audio.clips import check_audio, first_bad
 from armstft.audio.reference import peak_relative_error, stft64_config
+from armstft.bundle import calling
 from armstft.bundle.manifest import Manifest, golden_key
 from armstft.core import bounds
 from armstft.core.errors import BundleError, InputError
 from armstft.core.npyheader import NpyHeaderError, read_header
 
+# What a tensor input beside the audio may be (token ids, masks, conditioning).
+EXTRA_INPUT_DTYPES = ("float32", "float64", "int64", "int32", "bool")
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 CENTRAL_ENTRY_MAX_BYTES = 512  # one central-directory entry: 46 bytes + name + extra fields
@@ -162,6 +166,28 @@ def _dtype(array: np.ndarray, where: str, key: str, allowed: tuple[str, ...]) ->
         raise BundleError(where, f"{key}.dtype", " or ".join(allowed), str(array.dtype))
 
 
+def _check_output(
+    manifest: Manifest, variant: Any, out: np.ndarray, where: str, batch: int, case: str, what: str
+) -> float:
+    """One golden output: float or complex (compared as real and imaginary parts), the input's batch, one
+    value per label for logits, finite; returns its largest magnitude."""
+    key = golden_key(case, what)
+    complex_ok = manifest.raw.get("schema") == calling.SCHEMA_V2  # /1 outputs are real, as they were
+    _dtype(out, where, key, ("float32", "float64", *(("complex64", "complex128") if complex_ok else ())))
+    if variant.stage == "log_mel":
+        # (n_mels and frames are the model's: verify holds the config to what the models state)
+        if out.ndim != 3:
+            raise BundleError(where, f"{key}.shape", f"({batch}, n_mels, frames)", out.shape)
+    elif manifest.labels and not variant.outputs and out.shape != (batch, len(manifest.labels)):
+        raise BundleError(
+            where, f"{key}.shape", f"{(batch, len(manifest.labels))} (batch, labels)", out.shape
+        )
+    if out.ndim < 1 or out.shape[0] != batch:
+        raise BundleError(where, f"{key}.shape", f"({batch}, ...) (the input's batch)", out.shape)
+    _finite(out, where, key)
+    return float(np.max(np.abs(out))) if out.size else 0.0
+
+
 def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Hold every golden array to what the manifest and its config imply; returns the inputs, batched.
 
@@ -176,14 +202,17 @@ def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str,
     largest = {name: 0.0 for name in manifest.variants}
     for case in manifest.cases:
         key = golden_key(case, "input")
-        if arrays[key].ndim != 2:
-            raise BundleError(where, f"{key}.shape", "(batch, samples)", arrays[key].shape)
+        if arrays[key].ndim not in (2, 3) or (arrays[key].ndim == 3 and manifest.stft is not None):
+            want = "(batch, samples)" + (
+                "" if manifest.stft is not None else " or (batch, channels, samples)"
+            )
+            raise BundleError(where, f"{key}.shape", want, arrays[key].shape)
         try:
             audio = check_audio(arrays[key], config, where, field=key)
         except InputError as err:
             raise BundleError(err.where, err.field, err.expected, err.got) from None
         inputs[case] = audio
-        batch, samples = audio.shape
+        batch, samples = audio.shape[0], audio.shape[-1]
         if manifest.stft is not None:
             key = golden_key(case, "stft_ref")
             ref = arrays[key]
@@ -195,21 +224,11 @@ def check_golden(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str,
                 raise BundleError(where, key, f"at most {bounds.STFT_MAX_VALUES} STFT values", ref.size)
             _finite(ref, where, key)
         for name, variant in manifest.variants.items():
-            key = golden_key(case, f"out.{name}")
-            out = arrays[key]
-            _dtype(out, where, key, ("float32", "float64"))
-            if variant.stage == "log_mel":
-                # (n_mels and frames are the model's: verify holds the config to what the models state)
-                if out.ndim != 3:
-                    raise BundleError(where, f"{key}.shape", f"({batch}, n_mels, frames)", out.shape)
-            elif manifest.labels and out.shape != (batch, len(manifest.labels)):
-                raise BundleError(
-                    where, f"{key}.shape", f"{(batch, len(manifest.labels))} (batch, labels)", out.shape
+            for what in calling.output_keys(name, variant.outputs):
+                size = _check_output(
+                    manifest, variant, arrays[golden_key(case, what)], where, batch, case, what
                 )
-            if out.ndim < 1 or out.shape[0] != batch:
-                raise BundleError(where, f"{key}.shape", f"({batch}, ...) (the input's batch)", out.shape)
-            _finite(out, where, key)
-            largest[name] = max(largest[name], float(np.max(np.abs(out))) if out.size else 0.0)
+                largest[name] = max(largest[name], size)
     for name, variant in manifest.variants.items():
         tol = variant.tolerance
         if largest[name] <= tol.atol / (1.0 - tol.rtol):
@@ -243,3 +262,21 @@ def check_reference(manifest: Manifest, arrays: dict[str, np.ndarray], inputs: d
                 f"the float64 STFT of {case}.input under the manifest's config",
                 f"a peak-relative difference of {error:.2e} (is the config or the golden file edited?)",
             )
+
+
+def extra_inputs(manifest: Manifest, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Per case, the tensor inputs beside the audio (``call.inputs``): numeric, finite, bounded."""
+    where = str(manifest.root / manifest.golden_file)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for case in manifest.cases:
+        out[case] = {}
+        for name in manifest.call.inputs:
+            key = golden_key(case, f"input.{name}")
+            array = arrays[key]
+            _dtype(array, where, key, EXTRA_INPUT_DTYPES)
+            if array.ndim > 4 or array.size > bounds.INPUT_MAX_VALUES:
+                want = f"at most 4 dimensions and {bounds.INPUT_MAX_VALUES} values"
+                raise BundleError(where, f"{key}.shape", want, array.shape)
+            _finite(array, where, key)
+            out[case][name] = array
+    return out

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from armstft.bundle import fields
+from armstft.bundle import calling, fields
 from armstft.bundle.files import BundleDir, check_total
 from armstft.bundle.hashing import digest_difference, sha256_bytes, sha256_file
 from armstft.core import bounds, strictjson
 from armstft.core.config import BACKENDS, StftConfig
 from armstft.core.errors import ArmstftError, BundleError, describe
 
-SCHEMA = "armstft.bundle/1"
 MANIFEST = "manifest.json"
 PRECISIONS = ("fp32", "int8")
 # torch.backends.quantized engines a variant may ask to be loaded and run with (static int8 needs its own).
@@ -67,6 +66,7 @@ class Variant:
     stft_backend: str = "aten"
     quantized_engine: str | None = None
     stage: str = "logits"
+    outputs: tuple[str, ...] = ()  # names of a tuple's/dict's tensors (armstft.bundle.calling)
 
     @property
     def format(self) -> str:
@@ -97,6 +97,8 @@ class Manifest:
     cases: list[str]
     files: dict[str, str]
     raw: dict[str, Any]
+    call: calling.Call = field(default_factory=calling.Call)
+    sizes: dict[str, int] | None = None  # each file's size as declared (schema /2): its read limit
 
     @property
     def root(self) -> Path:
@@ -113,9 +115,11 @@ class Manifest:
         out = []
         for case in self.cases:
             out.append(golden_key(case, "input"))
+            out.extend(golden_key(case, f"input.{name}") for name in self.call.inputs)
             if self.stft is not None:
                 out.append(golden_key(case, "stft_ref"))
-            out.extend(golden_key(case, f"out.{name}") for name in self.variants)
+            for name, variant in self.variants.items():
+                out.extend(golden_key(case, what) for what in calling.output_keys(name, variant.outputs))
         return out
 
 
@@ -142,18 +146,6 @@ _file_name = fields.pattern(FILE_NAME, bounds.FILE_NAME_MAX_CHARS, "a plain file
 _method = fields.pattern(METHOD, bounds.NAME_MAX_CHARS, "a method name")
 
 
-def _provenance(obj: fields.Object) -> dict[str, Any]:
-    """Free-form provenance (``training``): never read by any check, so any keys, but scalars only."""
-    if len(obj.data) > bounds.MAX_PROVENANCE_KEYS:
-        raise BundleError(
-            obj.where, obj.name, f"at most {bounds.MAX_PROVENANCE_KEYS} entries", f"{len(obj.data)}"
-        )
-    for key in obj.data:
-        _name(obj.where, f"{obj.name} key", key)
-        obj.take(key, fields.scalar)
-    return dict(obj.data)
-
-
 def _tolerance(obj: fields.Object, stage: str) -> Tolerance:
     if stage == "stft":
         peak = obj.take("peak_rel", fields.number(0.0, bounds.TOL_MAX_PEAK_REL))
@@ -170,7 +162,7 @@ def _tolerance(obj: fields.Object, stage: str) -> Tolerance:
     return Tolerance(atol=atol, rtol=rtol, argmax_matches=argmax)
 
 
-def _variant(name: str, obj: fields.Object, default_backend: str) -> Variant:
+def _variant(name: str, obj: fields.Object, default_backend: str, schema: str) -> Variant:
     """One ``models`` entry; its STFT backend defaults to the config's (so the config's is checked too)."""
     file = obj.take("file", _file_name)
     tolerance = _tolerance(obj.sub("tolerance"), "model")  # type: ignore[arg-type]
@@ -179,6 +171,7 @@ def _variant(name: str, obj: fields.Object, default_backend: str) -> Variant:
     obj.take("quantization", fields.text(), required=False)  # a note for people; no check reads it
     engine = obj.take("quantized_engine", fields.choice(QUANTIZED_ENGINES), required=False)
     stage = obj.take("stage", fields.choice(STAGES), required=False) or "logits"
+    outputs = calling.parse_outputs(obj, schema, _name)
     obj.done()
     if Path(file).suffix not in FORMATS:
         raise BundleError(obj.where, obj.field("file"), f"a name ending in {' or '.join(FORMATS)}", file)
@@ -186,13 +179,9 @@ def _variant(name: str, obj: fields.Object, default_backend: str) -> Variant:
         raise BundleError(
             obj.where, obj.field("tolerance.argmax_matches"), "none for a non-logits stage", "set"
         )
-    return Variant(name, file, tolerance, precision, backend, engine, stage)
-
-
-def _exported_on(obj: fields.Object) -> None:
-    for key in ("machine", "cpu_capability", "blas", "fft_backend", "quantized_engine"):
-        obj.take(key, fields.text(bounds.NAME_MAX_CHARS), required=False)
-    obj.done()
+    if outputs and stage != "logits":
+        raise BundleError(obj.where, obj.field("outputs"), "none for a non-logits stage", "set")
+    return Variant(name, file, tolerance, precision, backend, engine, stage, outputs)
 
 
 def _config(top: fields.Object, where: str) -> StftConfig | None:
@@ -206,7 +195,7 @@ def _config(top: fields.Object, where: str) -> StftConfig | None:
         raise BundleError(err.where, err.field, err.expected, err.got) from None
 
 
-def _variants(top: fields.Object, where: str, config: StftConfig | None) -> dict[str, Variant]:
+def _variants(top: fields.Object, where: str, config: StftConfig | None, schema: str) -> dict[str, Variant]:
     """``models``: every variant, and each ``argmax_matches`` naming another of them."""
     models = top.sub("models")
     assert models is not None
@@ -217,7 +206,8 @@ def _variants(top: fields.Object, where: str, config: StftConfig | None) -> dict
         _name(where, f"models key {variant_name!r}", variant_name)
         entry = models.sub(variant_name)
         assert entry is not None
-        variants[variant_name] = _variant(variant_name, entry, config.stft_backend if config else "aten")
+        backend = config.stft_backend if config else "aten"
+        variants[variant_name] = _variant(variant_name, entry, backend, schema)
     for variant in variants.values():
         ref = variant.tolerance.argmax_matches
         if ref is not None and (ref not in variants or ref == variant.name):
@@ -301,8 +291,8 @@ def parse_manifest(data: object, path: Path) -> Manifest:
     where = str(path)
     top = fields.Object(where, data, "")
     schema = top.take("schema", fields.text())
-    if schema != SCHEMA:
-        raise BundleError(where, "schema", f'"{SCHEMA}"', describe(schema))
+    if schema not in calling.SCHEMAS:
+        raise BundleError(where, "schema", " or ".join(f'"{s}"' for s in calling.SCHEMAS), describe(schema))
     name = top.take("name", fields.text(bounds.NAME_MAX_CHARS))
     top.take("armstft", fields.text(bounds.NAME_MAX_CHARS), required=False)
     torch_version = top.take("torch", fields.text(bounds.NAME_MAX_CHARS))
@@ -311,17 +301,15 @@ def parse_manifest(data: object, path: Path) -> Manifest:
     labels = top.take(
         "labels", fields.list_of(fields.text(bounds.NAME_MAX_CHARS), 0, bounds.MAX_LABELS, "labels"), False
     )
-    training = top.sub("training", required=False)
-    if training is not None:
-        _provenance(training)
-    exported_on = top.sub("exported_on", required=False)
-    if exported_on is not None:
-        _exported_on(exported_on)
+    fields.provenance(top.sub("training", required=False), _name)
+    fields.exported_on(top.sub("exported_on", required=False))
 
-    variants = _variants(top, where, config)
+    call = calling.parse_call(top, schema, _name)
+    variants = _variants(top, where, config, schema)
     stft = _stft(top, where, variants, config)
     golden_file, cases = _golden(top, where, variants, stft)
     files = _files(top, where, variants, golden_file)
+    sizes = calling.parse_sizes(top, schema, files, golden_file)
     top.done()
     return Manifest(
         path=path,
@@ -336,6 +324,8 @@ def parse_manifest(data: object, path: Path) -> Manifest:
         cases=list(cases),
         files=files,
         raw=data,  # type: ignore[arg-type]
+        call=call,
+        sizes=sizes,
     )
 
 
@@ -356,10 +346,6 @@ def load_manifest(path: Path) -> Manifest:
         return read_manifest(bundle)
 
 
-def _size_limit(manifest: Manifest, name: str) -> int:
-    return bounds.GOLDEN_FILE_MAX_BYTES if name == manifest.golden_file else bounds.MODEL_FILE_MAX_BYTES
-
-
 def open_bundle(path: Path) -> Bundle:
     """Manifest, then every listed file read once (sizes checked first) and its sha256 compared.
 
@@ -368,10 +354,12 @@ def open_bundle(path: Path) -> Bundle:
     """
     with BundleDir.open(Path(path)) as bundle:
         manifest = read_manifest(bundle)
-        check_total(bundle, [(name, MANIFEST) for name in manifest.files])
+        if manifest.sizes is None:  # schema /1: the fixed limits
+            check_total(bundle, [(name, MANIFEST) for name in manifest.files])
         data: dict[str, bytes] = {}
         for name, want in manifest.files.items():
-            content = bundle.read(name, _size_limit(manifest, name), listed_in=MANIFEST)
+            limit = calling.size_limit(manifest.sizes, name, name == manifest.golden_file)
+            content = bundle.read(name, limit, listed_in=MANIFEST)
             got = sha256_bytes(content)
             if got != want:
                 raise BundleError(bundle.where(name), "sha256", want, digest_difference(want, got))
@@ -382,7 +370,10 @@ def open_bundle(path: Path) -> Bundle:
 def write_manifest(bundle: Path, manifest: dict[str, Any]) -> Path:
     """Fill in the sha256 of every file the manifest names and write it (keys sorted: stable bytes)."""
     names = {manifest["golden"]["file"], *(v["file"] for v in manifest["models"].values())}
-    manifest = dict(manifest, schema=SCHEMA, files={n: sha256_file(bundle / n) for n in sorted(names)})
+    schema = calling.schema_for(manifest)
+    manifest = dict(manifest, schema=schema, files={n: sha256_file(bundle / n) for n in sorted(names)})
+    if schema == calling.SCHEMA_V2:
+        manifest["sizes"] = {n: (bundle / n).stat().st_size for n in sorted(names)}
     path = bundle / MANIFEST
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     parse_manifest(json.loads(path.read_text(encoding="utf-8")), path)  # what we write, we accept

@@ -22,12 +22,18 @@ MAX_VARIANTS = 8  # entries in `models`
 MAX_CASES = 128  # entries in `golden.cases`
 MAX_LABELS = 1024  # entries in `labels`
 MAX_PROVENANCE_KEYS = 32  # entries in `training`
+MAX_ARGUMENTS = 16  # entries in `call.arguments` (schema /2)
+MAX_OUTPUTS = 16  # entries in `models.<variant>.outputs` (schema /2)
 MAX_CHECKS = 1024  # cases x (variants + STFT-stage models): the checks of one verify run
 
 # --- bundle files (sizes from lstat, before anything is read; all are held in memory once) -------------
 MODEL_FILE_MAX_BYTES = 256 * MiB  # one TorchScript file
 GOLDEN_FILE_MAX_BYTES = 128 * MiB  # golden.npz on disk
 BUNDLE_MAX_BYTES = 384 * MiB  # every file of the bundle together
+# A schema /2 manifest declares every file's size (armstft.bundle.calling); what it declares is then the
+# limit, under these ceilings (a board holds the bundle once and a worker loads each model from a copy):
+MODEL_FILE_CEILING_BYTES = 768 * MiB  # one model file, declared
+BUNDLE_CEILING_BYTES = 1024 * MiB  # every file of a bundle together, declared
 GOLDEN_MEMBER_MAX_BYTES = 64 * MiB  # one array in golden.npz, as declared by the zip, uncompressed
 GOLDEN_ARRAYS_MAX_BYTES = 128 * MiB  # all arrays in golden.npz, uncompressed
 

@@ -157,8 +157,10 @@ class StftConfig:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data: object, where: str = "config") -> StftConfig:
-        """Build a config from a manifest/JSON mapping; unknown or missing fields are errors, not guesses."""
+    def from_dict(cls, data: object, where: str = "config", partial: bool = False) -> StftConfig:
+        """Build a config from a manifest/JSON mapping; unknown or missing fields are errors, not guesses
+        (``partial``: missing fields take the defaults, for a user's ``--config``; a manifest is never
+        partial)."""
         if not isinstance(data, dict):
             raise InputError(where, "config", "a JSON object", type(data).__name__)
         names = [f.name for f in dataclasses.fields(cls)]
@@ -168,7 +170,7 @@ class StftConfig:
                 where, f"config.{unknown[0]}", f"one of the fields {', '.join(names)}", "unknown"
             )
         missing = [n for n in names if n not in data]
-        if missing:
+        if missing and not partial:
             raise InputError(where, f"config.{missing[0]}", "present", "missing")
         try:
             return cls(**data)

@@ -42,6 +42,8 @@ def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
     stft = manifest.stft
     return {
         "config": manifest.input_config.to_dict(),
+        "arguments": [list(pair) for pair in manifest.call.arguments],
+        "inputs": list(manifest.call.inputs),
         "backends": list(settings.backends),
         "stft": None if stft is None else {"models": stft.models, "method": stft.method},
         "variants": {
@@ -50,6 +52,14 @@ def _plan(manifest: Any, settings: BenchSettings) -> dict[str, Any]:
             if v.stage == "logits"  # whole-model rows; a features-only program is the STFT rows' work
         },
     }
+
+
+def _line(row: dict[str, Any], threads: int) -> str:
+    """One progress line (a whole-model row timed with acceleration on: backend ``<backend>+accelerate``)."""
+    return (
+        f"{row['stage']:5s} {row['variant']:4s} {row['backend']:18s} {row['mode']:6s} "
+        f"t={threads} p50 {row['p50_ms']:8.3f} ms  p99 {row['p99_ms']:8.3f} ms  rtf {row['rtf']:.4f}"
+    )
 
 
 def run_bench(
@@ -111,7 +121,9 @@ def _run(
         info = worker.request({"op": "info"})[0]["info"]
         document["info"] = {k: info[k] for k in INFO_KEYS}
         load_models(worker, manifest, checked.bundle, None)
-        cases = worker.request({"op": "bench_cases", "plan": _plan(manifest, settings)}, [clip])[0]["cases"]
+        extras = list(checked.extras[manifest.cases[0]].values())
+        request = {"op": "bench_cases", "plan": _plan(manifest, settings)}
+        cases = worker.request(request, [clip, *extras])[0]["cases"]
         document.update(
             {
                 "bundle": str(bundle),
@@ -129,20 +141,18 @@ def _run(
             for index, case in enumerate(cases):
                 name = f"{case['stage']} {case['variant']} {case['backend']} {case['mode']} t={count}"
                 request = {"op": "measure", "case": index, "settings": timing, "threads": count}
+                budget = settings.budget(paired=case["stage"] == "model")
                 try:
-                    row = worker.request(request, seconds=settings.budget())[0]["row"]
+                    rows = worker.request(request, seconds=budget)[0]["rows"]
                 except WorkerStopped as err:
                     raise BundleError(
-                        str(bundle), f"case {name}", f"to finish within {settings.budget():g} s", str(err)
+                        str(bundle), f"case {name}", f"to finish within {budget:g} s", str(err)
                     ) from None
                 except WorkerError as err:
                     raise BundleError(
                         str(bundle), f"case {name}", "to run", f"the model raised {err}"
                     ) from None
-                document["results"].append(row)
+                document["results"].extend(rows)
                 results.write(document)
-                progress(
-                    f"{case['stage']:5s} {case['variant']:4s} {case['backend']:7s} {case['mode']:6s} "
-                    f"t={count} p50 {row['p50_ms']:8.3f} ms  p99 {row['p99_ms']:8.3f} ms  "
-                    f"rtf {row['rtf']:.4f}"
-                )
+                for row in rows:
+                    progress(_line(row, count))

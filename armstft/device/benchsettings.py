@@ -44,6 +44,7 @@ class BenchSettings:
                 got = values.get(name, ",".join(self.backends))
                 raise InputError("bench", name, f"a value in {expected}", got)
 
-    def budget(self) -> float:
-        """Seconds one case may take before the watchdog stops it."""
-        return (self.warmup + 2) * self.case_seconds + self.seconds
+    def budget(self, paired: bool = False) -> float:
+        """Seconds one case may take before the watchdog stops it (a paired case, timed with acceleration
+        off and on in turn, makes twice the calls)."""
+        return (self.warmup + 2) * self.case_seconds * (2 if paired else 1) + self.seconds

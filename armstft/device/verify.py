@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from armstft.audio.reference import peak_relative_error
-from armstft.bundle.checked import check_bundle
+from armstft.bundle import calling
+from armstft.bundle.checked import Checked, check_bundle
 from armstft.bundle.manifest import Bundle, Tolerance, golden_key
 from armstft.bundle.versions import version_warnings
 from armstft.core import bounds
 from armstft.sandbox.parent import Worker, WorkerError
-from armstft.sandbox.variants import has_programs, load_models, run_model
+from armstft.sandbox.variants import call_model, has_programs, load_models, run_model
 
 
 @dataclass
@@ -38,6 +39,7 @@ class CaseResult:
     rtol: float
     ok: bool
     problem: str | None = None
+    output: str | None = None  # which tensor of a tuple/dict output (manifest models.<variant>.outputs)
 
 
 @dataclass
@@ -58,8 +60,11 @@ def compare_outputs(
     """(max_abs, max_rel, problem): allclose-style, and refuses NaN/Inf, complex values and shape changes."""
     if got.shape != want.shape:
         return None, None, f"shape {got.shape}, expected {want.shape}"
-    if np.iscomplexobj(got):
-        return None, None, f"dtype {got.dtype}, expected real values"
+    if np.iscomplexobj(got) != np.iscomplexobj(want):
+        kind = "complex" if np.iscomplexobj(want) else "real"
+        return None, None, f"dtype {got.dtype}, expected {kind} values"
+    if np.iscomplexobj(want):  # real and imaginary parts, each held to the tolerance
+        got, want = np.stack([got.real, got.imag], -1), np.stack([want.real, want.imag], -1)
     bad = ~np.isfinite(got)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -105,8 +110,55 @@ def _call(
         return None, f"the model raised {err}"
 
 
+def _model_results(
+    worker: Worker, checked: Checked, name: str, case: str, audio: np.ndarray
+) -> list[CaseResult]:
+    """Every output of one variant on one case, each against its golden array and the variant's tolerance
+    (a tuple/dict output: one result per named tensor, ``<variant>.<name>``)."""
+    manifest, golden = checked.manifest, checked.golden
+    variant = manifest.variants[name]
+    tol = variant.tolerance
+    keys = calling.output_keys(name, variant.outputs)
+    labels = list(variant.outputs) or [None]
+    try:
+        names, arrays = call_model(
+            worker,
+            checked.bundle,
+            name,
+            "forward",
+            audio,
+            case,
+            manifest.call.arguments,
+            checked.extras[case],
+        )
+        failure = None
+        if names != list(variant.outputs):
+            failure = f"outputs {names or 'one tensor'}, expected {list(variant.outputs) or 'one tensor'}"
+    except WorkerError as err:
+        names, arrays = [], []
+        failure = f"unusable output: {err.detail}" if err.kind == "output" else f"the model raised {err}"
+    results = []
+    for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
+        want = golden[golden_key(case, key)]
+        if failure is not None:
+            max_abs, max_rel, problem = None, None, failure
+        else:
+            max_abs, max_rel, problem = compare_outputs(arrays[i], want, tol)
+        if problem is None and tol.argmax_matches is not None:
+            ref = golden[golden_key(case, f"out.{tol.argmax_matches}")]
+            if arrays[i].ndim < 1 or not np.array_equal(arrays[i].argmax(axis=-1), ref.argmax(axis=-1)):
+                problem = f"predicted class differs from {tol.argmax_matches}"
+        results.append(
+            CaseResult(
+                case, name, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem, label
+            )
+        )
+    return results
+
+
 def verify_bundle(path: Any, report: VerifyReport, case_seconds: float = bounds.CASE_SECONDS) -> VerifyReport:
-    """Fill ``report`` case by case (so a caller that dies midway still has what was checked)."""
+    """Fill ``report`` case by case (so a caller that dies midway still has what was checked). A manifest
+    whose ``call.state`` is ``fresh_load_per_case`` gets every model loaded afresh before each case."""
     checked = check_bundle(path)
     manifest, bundle, golden = checked.manifest, checked.bundle, checked.golden
     with Worker("fork", case_seconds=case_seconds, preload_export=has_programs(manifest)) as worker:
@@ -114,7 +166,9 @@ def verify_bundle(path: Any, report: VerifyReport, case_seconds: float = bounds.
             version_warnings(manifest, worker.versions["torch"], worker.versions["torchaudio"])
         )
         load_models(worker, manifest, bundle, report.warnings)
-        for case, audio in checked.inputs.items():
+        for index, (case, audio) in enumerate(checked.inputs.items()):
+            if index and manifest.call.fresh_load:
+                load_models(worker, manifest, bundle, None)
             if manifest.stft is not None:
                 for model in manifest.stft.models:
                     got, failure = _call(worker, bundle, model, manifest.stft.method, audio, case)
@@ -122,22 +176,7 @@ def verify_bundle(path: Any, report: VerifyReport, case_seconds: float = bounds.
                     report.cases.append(
                         _verify_stft(got, failure, want, manifest.stft.tolerance, case, model)
                     )
-            for name, variant in manifest.variants.items():
-                tol = variant.tolerance
-                got, failure = _call(worker, bundle, name, "forward", audio, case)
-                want = golden[golden_key(case, f"out.{name}")]
-                if got is None:
-                    max_abs, max_rel, problem = None, None, failure
-                else:
-                    max_abs, max_rel, problem = compare_outputs(got, want, tol)
-                if problem is None and got is not None and tol.argmax_matches is not None:
-                    ref = golden[golden_key(case, f"out.{tol.argmax_matches}")]
-                    if got.ndim < 1 or not np.array_equal(got.argmax(axis=-1), ref.argmax(axis=-1)):
-                        problem = f"predicted class differs from {tol.argmax_matches}"
-                report.cases.append(
-                    CaseResult(
-                        case, name, "model", max_abs, max_rel, tol.atol, tol.rtol, problem is None, problem
-                    )
-                )
+            for name in manifest.variants:
+                report.cases.extend(_model_results(worker, checked, name, case, audio))
     report.ok = bool(report.cases) and all(c.ok for c in report.cases)
     return report

@@ -28,6 +28,9 @@ class Case:
     mode: str
     audio_seconds: float
     call: Callable[[], object]
+    # A whole-model case is timed with acceleration (armstft.faststft.accelerate) off and on, call by call
+    # in turn: two rows of one run, each with the same machine state beside it.
+    paired: bool = False
 
     def describe(self) -> dict[str, Any]:
         return {"stage": self.stage, "variant": self.variant, "backend": self.backend, "mode": self.mode}
@@ -118,26 +121,35 @@ def fast_stft_cases(config: StftConfig, clip: torch.Tensor, hop: torch.Tensor) -
     ]
 
 
-def _model_call(model: Any, clip: torch.Tensor, engine: str | None) -> Callable[[], Any]:
-    """One whole-model call, under the variant's quantized engine when it names one (static int8)."""
+def _model_call(
+    model: Any, clip: torch.Tensor, engine: str | None, arguments: dict[str, Any]
+) -> Callable[[], Any]:
+    """One whole-model call (the manifest's constant ``arguments`` after the audio), under the variant's
+    quantized engine when it names one (static int8)."""
     if engine is None:
-        return lambda: model(clip)
+        return lambda: model(clip, **arguments)
     from armstft.nn import quantize
 
     def call() -> Any:
         with quantize.engine(engine):
-            return model(clip)
+            return model(clip, **arguments)
 
     return call
 
 
-def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) -> list[Case]:
-    """The cases for the loaded ``models``; ``plan`` is what the parent read from the validated manifest."""
+def build(
+    models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray, extras: dict[str, np.ndarray]
+) -> list[Case]:
+    """The cases for the loaded ``models``; ``plan`` is what the parent read from the validated manifest;
+    ``extras``: the first case's tensor inputs beside the audio (then its whole batch is timed)."""
     config = StftConfig.from_dict(plan["config"])
     backends = plan["backends"]
-    clip = torch.from_numpy(np.array(clip_array[:1]))
+    # one batch row: (1, samples) or (1, channels, samples); all rows when other inputs come with them
+    clip = torch.from_numpy(np.array(clip_array if extras else clip_array[:1]))
+    keywords = {n: torch.from_numpy(np.array(a)) for n, a in extras.items()}
+    keywords.update(dict(plan.get("arguments", [])))
     seconds = clip.shape[-1] / config.sample_rate
-    hop = clip[0, : config.hop_length].contiguous()
+    hop = clip.reshape(-1)[: config.hop_length].contiguous()
     cases: list[Case] = []
     stft = plan.get("stft")
     if stft is not None and "aten" in backends:
@@ -152,28 +164,50 @@ def build(models: dict[str, Any], plan: dict[str, Any], clip_array: np.ndarray) 
         cases.extend(fast_stft_cases(config, clip, hop))
     for name, variant in plan["variants"].items():
         if variant["stft_backend"] in backends:
-            call = _model_call(models[name], clip, variant.get("engine"))
-            cases.append(Case("model", variant["precision"], variant["stft_backend"], "clip", seconds, call))
+            call = _model_call(models[name], clip, variant.get("engine"), keywords)
+            precision, backend = variant["precision"], variant["stft_backend"]
+            cases.append(Case("model", precision, backend, "clip", seconds, call, paired=True))
     return cases
 
 
-def measure_row(case: Case, settings: dict[str, Any], threads: int) -> dict[str, Any]:
-    """One result row of the bench JSON: ``case`` at ``threads`` threads."""
+def measure_paired(
+    call: Callable[[], object], seconds: float, iterations: int, warmup: int
+) -> list[list[float]]:
+    """Latencies in ms with acceleration off and on, alternating call by call (warm-up for both first)."""
     from armstft import faststft
 
-    torch.set_num_threads(threads)
-    # An "aten" row measures torch's own kernels even on an image with acceleration on (ARMSTFT_ACCELERATE):
-    # otherwise the aten and armstft rows would time the same engine.
-    was_on = faststft.accelerate(False) if case.backend == "aten" else False
+    samples: list[list[float]] = [[], []]
+    was_on = faststft.accelerated()
     try:
-        with torch.inference_mode():
-            samples = measure(case.call, settings["seconds"], settings["iterations"], settings["warmup"])
+        for enable in (False, True):
+            faststft.accelerate(enable)
+            for _ in range(warmup):
+                call()
+        deadline = time.perf_counter() + seconds
+        while len(samples[1]) < iterations:
+            for i, enable in enumerate((False, True)):
+                faststft.accelerate(enable)
+                start = time.perf_counter_ns()
+                call()
+                samples[i].append((time.perf_counter_ns() - start) / 1e6)
+            if time.perf_counter() >= deadline:
+                break
     finally:
-        if was_on:
-            faststft.accelerate(True)
+        faststft.accelerate(was_on)
+    return samples
+
+
+def _row(case: Case, threads: int, samples: list[float], accelerate: bool | None) -> dict[str, Any]:
+    """One row; a whole-model row timed with acceleration on is labelled ``<backend>+accelerate`` (its
+    torch.stft calls ran on armstft's engine), so every row's (stage, variant, backend, mode, threads) is
+    its own."""
     p50 = percentile(samples, 50)
+    row = case.describe()
+    if case.paired and accelerate:
+        row["backend"] = f"{case.backend}+accelerate"
     return {
-        **case.describe(),
+        **row,
+        "accelerate": accelerate,
         "threads": threads,
         "iterations": len(samples),
         "p50_ms": p50,
@@ -185,3 +219,29 @@ def measure_row(case: Case, settings: dict[str, Any], threads: int) -> dict[str,
         "audio_ms_per_call": case.audio_seconds * 1000.0,
         "peak_rss_kb": peak_rss_kb(),
     }
+
+
+def measure_rows(case: Case, settings: dict[str, Any], threads: int) -> list[dict[str, Any]]:
+    """The result rows of the bench JSON for ``case`` at ``threads`` threads: one, or for a whole-model
+    case two (``accelerate`` false, then true) measured in turn. Without armstft's engine on this device
+    acceleration cannot be on: one row, ``accelerate`` false."""
+    from armstft import faststft
+
+    torch.set_num_threads(threads)
+    timing = (settings["seconds"], settings["iterations"], settings["warmup"])
+    if case.paired:
+        with torch.inference_mode():
+            if not faststft.available():
+                return [_row(case, threads, measure(case.call, *timing), False)]
+            off, on = measure_paired(case.call, *timing)
+        return [_row(case, threads, off, False), _row(case, threads, on, True)]
+    # An "aten" row measures torch's own kernels even on an image with acceleration on (ARMSTFT_ACCELERATE):
+    # otherwise the aten and armstft rows would time the same engine.
+    was_on = faststft.accelerate(False) if case.backend == "aten" else False
+    try:
+        with torch.inference_mode():
+            samples = measure(case.call, *timing)
+    finally:
+        if was_on:
+            faststft.accelerate(True)
+    return [_row(case, threads, samples, False if case.backend == "aten" else None)]

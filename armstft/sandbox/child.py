@@ -60,18 +60,19 @@ class Failure(Exception):
         self.detail = detail
 
 
-def to_array(value: object, max_bytes: int) -> np.ndarray:
-    """A model's output as a NumPy array, or :class:`Failure` saying why it is not usable."""
-    import torch
+def to_arrays(value: object, max_bytes: int) -> tuple[list[str], list[np.ndarray]]:
+    """A model's output as named NumPy arrays (armstft.nn.outputs: a tensor, or a flat tuple/dict of
+    tensors), or :class:`Failure` saying why it is not usable."""
+    from armstft.nn.outputs import OutputStructureError, named_outputs
 
-    if not isinstance(value, torch.Tensor):
-        raise Failure("output", f"a {type(value).__name__}, expected a tensor")
-    allowed = (torch.float32, torch.float64, torch.complex64, torch.complex128)
-    if value.dtype not in allowed:
-        raise Failure("output", f"dtype {value.dtype}, expected float32/float64/complex64/complex128")
-    if value.numel() * value.element_size() > max_bytes:
-        raise Failure("output", f"{value.numel() * value.element_size()} bytes (at most {max_bytes})")
-    return np.ascontiguousarray(value.detach().cpu().resolve_conj().numpy())
+    try:
+        names, tensors = named_outputs(value)
+    except OutputStructureError as err:
+        raise Failure("output", str(err)) from None
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    if size > max_bytes:
+        raise Failure("output", f"{size} bytes (at most {max_bytes})")
+    return names, [np.ascontiguousarray(t.numpy()) for t in tensors]
 
 
 def _engine(name: str | None) -> AbstractContextManager[None]:
@@ -87,6 +88,17 @@ def _engine(name: str | None) -> AbstractContextManager[None]:
         have = ", ".join(torch.backends.quantized.supported_engines)
         raise Failure("load", f"quantized engine {name} is not in this torch build (it has {have})")
     return quantize.engine(name)
+
+
+def _keywords(header: dict[str, Any], blobs: list[Any]) -> dict[str, Any]:
+    """Forward's keyword arguments: tensor inputs beside the audio (``inputs``, blobs after the first) and
+    constants (``arguments``: [name, value] pairs)."""
+    import torch
+
+    tensors = {
+        n: torch.from_numpy(np.array(b)) for n, b in zip(header.get("inputs", []), blobs[1:], strict=True)
+    }
+    return {**tensors, **dict(header.get("arguments", []))}
 
 
 class Handler:
@@ -141,10 +153,11 @@ class Handler:
                 torch.inference_mode(),
                 torch.jit.optimized_execution(self.optimized),
             ):
-                out = method(torch.from_numpy(np.array(blobs[0])))
+                out = method(torch.from_numpy(np.array(blobs[0])), **_keywords(header, blobs))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None
-        return {}, [to_array(out, int(header["max_bytes"]))]
+        names, arrays = to_arrays(out, int(header["max_bytes"]))
+        return {"outputs": names}, list(arrays)
 
     def info(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         from armstft.nn import runtime
@@ -154,7 +167,8 @@ class Handler:
     def bench_cases(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         from armstft.nn import benchcases
 
-        self.bench = benchcases.build(self.models, header["plan"], blobs[0])
+        extras = dict(zip(header["plan"].get("inputs", []), blobs[1:], strict=True))
+        self.bench = benchcases.build(self.models, header["plan"], blobs[0], extras)
         return {"cases": [case.describe() for case in self.bench]}, []
 
     def measure(self, header: dict[str, Any], blobs: list[Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -162,10 +176,10 @@ class Handler:
 
         case = self.bench[int(header["case"])]
         try:
-            row = benchcases.measure_row(case, header["settings"], int(header["threads"]))
+            rows = benchcases.measure_rows(case, header["settings"], int(header["threads"]))
         except Exception as err:
             raise Failure(type(err).__name__, last_line(err)) from None
-        return {"row": row}, []
+        return {"rows": rows}, []
 
 
 def serve(

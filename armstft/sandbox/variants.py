@@ -73,20 +73,37 @@ def load_models(worker: Worker, manifest: Manifest, bundle: Bundle, warnings: li
         check_declared(manifest, name, declared)
         declaring += declared is not None
     if warnings is not None and manifest.config is not None and not declaring:
-        warnings.append(
-            f"{manifest.path}: config: no model states the config it was built with; "
-            f"{', '.join(DECLARED_ONLY)} are not checked (the STFT stage checks the rest)"
-        )
+        if manifest.stft is not None:
+            unchecked = f"{', '.join(DECLARED_ONLY)} are not checked (the STFT stage checks the rest)"
+        else:
+            unchecked = "with no STFT stage either, none of the config's fields is checked against the model"
+        warnings.append(f"{manifest.path}: config: no model states the config it was built with; {unchecked}")
 
 
-def run_model(
-    worker: Worker, bundle: Bundle, variant: str, method: str, audio: np.ndarray, case: str
-) -> np.ndarray:
-    """One call in the worker; a watchdog stop or a dead worker is a :class:`BundleError` naming the case."""
+def call_model(
+    worker: Worker,
+    bundle: Bundle,
+    variant: str,
+    method: str,
+    audio: np.ndarray,
+    case: str,
+    arguments: tuple[tuple[str, Any], ...] = (),
+    extras: dict[str, np.ndarray] | None = None,
+) -> tuple[list[str], list[np.ndarray]]:
+    """One call in the worker (the audio, then ``extras`` tensors and ``arguments`` constants by name): the
+    output's names (none for one tensor) and arrays; a watchdog stop or a dead worker is a
+    :class:`BundleError` naming the case."""
     where = bundle.where(bundle.manifest.variants[variant].file)
-    header = {"op": "call", "model": variant, "method": method, "max_bytes": bounds.WORKER_OUTPUT_MAX_BYTES}
+    header = {
+        "op": "call",
+        "model": variant,
+        "method": method,
+        "max_bytes": bounds.WORKER_OUTPUT_MAX_BYTES,
+        "arguments": [list(pair) for pair in arguments],
+        "inputs": list(extras or {}),
+    }
     try:
-        _, arrays = worker.request(header, [audio])
+        reply, arrays = worker.request(header, [audio, *(extras or {}).values()])
     except WorkerStopped as err:
         raise BundleError(
             where,
@@ -94,6 +111,16 @@ def run_model(
             f"to finish within {worker.case_seconds:g} s (--case-seconds)",
             str(err),
         ) from None
-    out = arrays[0]
-    assert isinstance(out, np.ndarray)
-    return out
+    assert all(isinstance(a, np.ndarray) for a in arrays)
+    return list(reply.get("outputs", [])), list(arrays)  # type: ignore[arg-type]
+
+
+def run_model(
+    worker: Worker, bundle: Bundle, variant: str, method: str, audio: np.ndarray, case: str
+) -> np.ndarray:
+    """One call whose output must be a single tensor (the STFT stage, ``run``'s logits)."""
+    arguments = bundle.manifest.call.arguments if method == "forward" else ()
+    names, arrays = call_model(worker, bundle, variant, method, audio, case, arguments)
+    if names:
+        raise WorkerError("output", f"a tuple/dict of {len(names)} tensors, expected one tensor")
+    return arrays[0]

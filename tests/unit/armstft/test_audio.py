@@ -34,10 +34,17 @@ CONFIG = StftConfig()
     [
         (np.zeros(16000, dtype=np.float64), "audio.dtype: expected float32, got float64"),
         (np.zeros(16000, dtype=np.int16), "audio.dtype: expected float32, got int16"),
-        (np.zeros((1, 1, 16000), dtype=np.float32), "audio.shape: expected (samples,) or (batch, samples)"),
+        (
+            np.zeros((1, 1, 1, 16000), dtype=np.float32),
+            "audio.shape: expected (samples,), (batch, samples) or (batch, channels, samples)",
+        ),
         (np.zeros(0, dtype=np.float32), "audio.shape: expected a non-empty array, got (0,)"),
         (np.zeros(100, dtype=np.float32), "audio.length: expected >= 257 samples, got 100"),
-        (np.zeros(160001, dtype=np.float32), "audio.length: expected <= 160000 samples (10.0 s), got 160001"),
+        (
+            np.zeros(160001, dtype=np.float32),
+            "audio.length: expected <= 160000 samples (10 s at 16000 Hz: the config's max_seconds, which may "
+            "be raised up to 600), got 160001",
+        ),
         (
             np.array([0.0] * 999 + [np.inf], dtype=np.float32),
             "audio[0, 999]: expected finite samples, got inf",
@@ -245,7 +252,12 @@ def test_a_real_ten_hour_wav_is_refused_before_it_is_read(tmp_path: Path) -> Non
 
 def test_a_wav_longer_than_max_seconds_is_refused_from_its_header(run_cli, tmp_path: Path) -> None:
     code, _, err = _run_wav(run_cli, tmp_path, _wav(_pcm(seconds=30.0)))
-    assert code == 2 and "clip.wav: audio.length: expected <= 160000 samples (10.0 s), got 480000" in err
+    assert (
+        code == 2
+        and "clip.wav: audio.length: expected <= 160000 samples (10 s at 16000 Hz: the config's max_seconds, "
+        "which may be raised up to 600), got 480000"
+        in err
+    )
 
 
 # --- .npy files, and what the model makes of the audio -----------------------------------------------------

@@ -118,7 +118,14 @@ def test_user_model_bundle_round_trip(run_cli, tmp_path: Path) -> None:
         ({"x": np.zeros(8000, dtype=np.float64)}, "inputs.npz: x.dtype: expected float32, got float64"),
         ({"x": np.full((1, 8000), np.nan, dtype=np.float32)}, "inputs.npz: x[0, 0]: expected finite samples"),
         ({}, "inputs.npz: arrays: expected at least one input array, got none"),
-        ({"a.b": np.zeros(8000, dtype=np.float32)}, "inputs.npz: arrays: expected case names matching"),
+        (
+            {"a.b": np.zeros(8000, dtype=np.float32)},
+            "inputs.npz: a.b: expected an input beside an audio array named a, got no such array",
+        ),
+        (
+            {"a.b.c": np.zeros(8000, dtype=np.float32)},
+            "inputs.npz: arrays: expected case names (or case.input)",
+        ),
         ({"x" * 65: np.zeros(8000, dtype=np.float32)}, "inputs.npz: arrays: expected case names matching"),
     ],
 )
