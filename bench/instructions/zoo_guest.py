@@ -1,6 +1,6 @@
 """Runs inside the emulated aarch64 process for zoo.py (case Z): each zoo model's TorchScript file, one
 forward call at a time between marker syscalls, acceleration off then on, and the model's own STFT/ISTFT calls
-replayed alone (acceleration off).
+replayed alone (acceleration off, then on).
 
 The zoo folder (ARMSTFT_BENCH_MODELS, written by zoo.py on the host) holds per model ``NAME.pt`` (the
 TorchScript file), ``NAME.inputs.pt`` (the positional arguments of one forward call) and ``NAME.calls.pt``
@@ -58,6 +58,7 @@ def main() -> None:
             ("model", False, lambda m=module, a=inputs: m(*a)),
             ("model (accelerated)", True, lambda m=module, a=inputs: m(*a)),
             ("stft+istft calls alone", False, lambda c=calls: replay(c)),
+            ("stft+istft calls alone (accelerated)", True, lambda c=calls: replay(c)),
         ]
         for impl, accelerated, fn in rows:
             before = fast.engine_calls()
