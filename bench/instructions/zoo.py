@@ -166,10 +166,11 @@ def table(doc: dict) -> str:
             f"| {r['cpu']} | {r['model']} | {100 * r['share']:.1f} % | {fmt(r['off'])} | {fmt(r['on'])} "
             f"| {r['ratio']:.3f}x | {100 * r['saved']:.0f} % | {goal} |"
         )
+    lines.append("")
     for cpu, run in doc["cpus"].items():
         if "max_run_spread" in run:
             runs = len(run["rows"][0]["per_call_runs"])
-            lines.append(f"\n{cpu}: {runs} emulated run(s), medians agree within {run['max_run_spread']:.1e}")
+            lines.append(f"{cpu}: {runs} emulated runs, their medians differ by {run['max_run_spread']:.1e}")
     return "\n".join(lines)
 
 
