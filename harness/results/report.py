@@ -130,6 +130,7 @@ def _verify_section(board_dir: Path, meta: dict[str, Any], problems: list[str]) 
             [
                 c.get("name"),
                 c.get("variant"),
+                c.get("output") or "",
                 c.get("stage"),
                 c.get("max_abs"),
                 c.get("max_rel"),
@@ -141,7 +142,7 @@ def _verify_section(board_dir: Path, meta: dict[str, Any], problems: list[str]) 
             if isinstance(c, dict)
         ]
         if rows:
-            lines += _table(["case", "variant", "stage", "max_abs", "max_rel", "atol", "rtol", "ok"], rows)
+            lines += _table(["case", "variant", "output", "stage", "max_abs", "max_rel", "atol", "rtol", "ok"], rows)
             lines.append("")
     stderr = board_dir / "verify-corrupt.stderr.txt"
     if stderr.exists():

@@ -153,7 +153,7 @@ def test_report_of_a_complete_run(run):
     assert "# armstft HIL report: qemu-aarch64" in text
     assert "| booting | test_boot | pass | 9.0 |" in text
     assert "| blas | OpenBLAS |" in text
-    assert "| tone | int8 | model |" in text
+    assert "| tone | int8 |  | model |" in text
     assert "![latency p50/p99](latency.png)" in text
     assert "recorded only, not judged" in text
     assert (run.root / "latency.png").read_bytes().startswith(PNG_MAGIC)
@@ -163,12 +163,14 @@ def test_report_of_a_complete_run(run):
 def test_report_names_the_pushed_bundle_and_the_installed_one(run):
     run.update_meta(board="b", bundle="/home/u/bundles/whisper-tiny", bundle_on_board="/tmp/w/whisper-tiny")
     verified = {"ok": True, "error": None, "cases": []}
-    run.write_board_json("verify", verified)
+    tuple_out = {"name": "speech", "variant": "fp32", "output": "1", "stage": "model", "ok": True}
+    run.write_board_json("verify", {**verified, "cases": [tuple_out]})
     run.write_board_json("verify-installed", verified)
     text = render(run).read_text()
     assert "**bundle (host)**: /home/u/bundles/whisper-tiny" in text
     assert "## Verify: pushed bundle `whisper-tiny`" in text
     assert "## Verify: the image's installed bundle" in text
+    assert "| speech | fp32 | 1 | model |" in text  # a tuple output's element is named
     assert "default bundle" not in text
 
 
