@@ -100,6 +100,9 @@ def _info_section(board_dir: Path, problems: list[str]) -> list[str]:
         return []
 
 
+VERIFY_COLUMNS = ["case", "variant", "output", "stage", "max_abs", "max_rel", "atol", "rtol", "ok"]
+
+
 def _verify_titles(meta: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """Each verify document's heading, naming the bundle the run pushed (ours or a user's)."""
     pushed = Path(str(meta.get("bundle") or "?")).name
@@ -142,7 +145,7 @@ def _verify_section(board_dir: Path, meta: dict[str, Any], problems: list[str]) 
             if isinstance(c, dict)
         ]
         if rows:
-            lines += _table(["case", "variant", "output", "stage", "max_abs", "max_rel", "atol", "rtol", "ok"], rows)
+            lines += _table(VERIFY_COLUMNS, rows)
             lines.append("")
     stderr = board_dir / "verify-corrupt.stderr.txt"
     if stderr.exists():
