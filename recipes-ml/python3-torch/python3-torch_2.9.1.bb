@@ -212,18 +212,19 @@ do_install:append() {
         $site/torch/share/cmake/ATen/ATenConfig.cmake
 }
 
-# Headers, CMake config and the C++ extension toolchain are only for building against libtorch.
+# Headers, CMake config and the C++ extension toolchain are only for building against libtorch
+# (issue #19: in the PyPI wheel of the same version they are 61 MB of 434 MB). protoc is not installed
+# by this build (the host protoc from protobuf-native is used); the pattern is the -bin recipe's.
 FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/bin/protoc* \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/lib/libshm/*.h \
                     ${PYTHON_SITEPACKAGES_DIR}/torchgen/packaged"
 
-RDEPENDS:${PN} += "libgomp \
-                   openblas \
-                   python3-filelock \
-                   python3-fsspec \
-                   python3-jinja2 \
-                   python3-modules \
-                   python3-networkx \
-                   python3-numpy \
-                   python3-sympy \
-                   python3-typing-extensions"
+inherit armstft_torch_runtime
+
+RDEPENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RDEPENDS} \
+                   ${ARMSTFT_TORCH_STDLIB_RDEPENDS} \
+                   libgomp \
+                   openblas"
+RRECOMMENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RRECOMMENDS}"
