@@ -137,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         pkgs = closure["packages"]
         std_pkgs = sorted(p for p, v in pkgs.items() if v["recipe"] == "python3")
         std_bytes = sum(std.get(p, 0) for p in std_pkgs)
-        pypi = {
-            p: s for p, s in wheels.items() if p in pkgs or (p == "python3-torch" and "python3-torch" in pkgs)
-        }
+        pypi = {p: s for p, s in wheels.items() if p in pkgs or p + "-bin" in pkgs}  # the -bin recipes' PN
         pypi_bytes = sum(s["runtime"] + s["runtime_pyc"] for s in pypi.values())
-        missing = sorted(p for p in pkgs if p.startswith("python3-") and p not in std and p not in wheels)
+        missing = sorted(
+            p
+            for p in pkgs
+            if p.startswith("python3-") and p not in std and p.removesuffix("-bin") not in wheels
+        )
         images[closure["image"]] = {
             "stdlib_packages": len(std_pkgs),
             "stdlib_bytes": std_bytes,
