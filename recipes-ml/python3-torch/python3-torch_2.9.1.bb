@@ -45,6 +45,9 @@ SRC_URI[sha256sum] = "e17504700ebc4c87f9b57059df1c4d790b769458c04db144c7a92aea90
 
 S = "${UNPACKDIR}/pytorch-v${PV}"
 
+# The runtime dependencies it shares with python3-torch-bin (measured, issue #19); variables only.
+inherit armstft_torch_runtime
+
 # cmake provides the cross toolchain file (and cmake-native/ninja-native); setup.py drives CMake
 # itself, so configure/compile/install come from the PEP 517 class (inherited last, so it wins).
 inherit cmake python_setuptools_build_meta
@@ -220,8 +223,6 @@ FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/bin/protoc* \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/lib/libshm/*.h \
                     ${PYTHON_SITEPACKAGES_DIR}/torchgen/packaged"
-
-inherit armstft_torch_runtime
 
 RDEPENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RDEPENDS} \
                    ${ARMSTFT_TORCH_STDLIB_RDEPENDS} \
