@@ -25,8 +25,9 @@ SRC_URI[sha256sum] = "19d144d6b3e29921f1fc70503e9f2fc572cde6a5115c0c0de2f7ca8b14
 
 inherit armstft_wheel
 
-# Only for building against libtorch (issue #19): the headers (61 MB of the 434 MB installed), CMake
-# package files, libshm's headers and the wheel's protoc (two 4.8 MB copies; nothing at runtime runs it).
+# Only for building against libtorch (issue #19): the headers (torch/include: 35.6 MB of the wheel's
+# 420.4 MB), CMake package files, libshm's headers and the wheel's protoc (two 4.8 MB copies; nothing
+# at runtime runs it). docs/yocto.md, "Minimal image", has the sizes.
 FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/bin/protoc* \
@@ -35,7 +36,7 @@ FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
 
 inherit armstft_torch_runtime
 
-# What the wheel's METADATA requires on Linux/aarch64 and the board imports (see the .inc), and the
+# What the wheel's METADATA requires on Linux/aarch64 and the board imports (see the class), and the
 # measured standard-library packages. setuptools (required since Python 3.12) is imported only by
 # torch.utils.cpp_extension, which compiles C++ extensions: recommended, like jinja2 and fsspec.
 RDEPENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RDEPENDS} \

@@ -216,7 +216,7 @@ do_install:append() {
 }
 
 # Headers, CMake config and the C++ extension toolchain are only for building against libtorch
-# (issue #19: in the PyPI wheel of the same version they are 61 MB of 434 MB). protoc is not installed
+# (issue #19: 35.6 MB of headers in PyPI's wheel of the same version). protoc is not installed
 # by this build (the host protoc from protobuf-native is used); the pattern is the -bin recipe's.
 FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake \
