@@ -13,7 +13,7 @@ A ``sitecustomize`` put first on ``PYTHONPATH`` of every process of a scenario (
 model workers included) records each module name the import audit event reports, written at once
 (armstft SIGKILLs its model worker when done), and writes ``sys.modules`` (name and file) at exit
 (``atexit`` and ``os._exit``); names seen only by the hook are then located by the same interpreter
-(``importlib.util.find_spec``). The sitecustomize imports nothing the interpreter had not loaded.
+(``importlib.util.find_spec``). The sitecustomize itself adds only the built-in ``atexit``.
 With ``--rootfs`` the interpreter is a host wrapper around ``qemu-aarch64 -L ROOTFS`` given as argv[0]
 (``qemu -0``), so ``sys.executable`` works for spawned workers without binfmt_misc.
 
@@ -31,8 +31,9 @@ Usage (from the repository)::
 
 ``--rootfs`` runs the interpreter as ``qemu-aarch64 -L ROOTFS ROOTFS/PYTHON`` (leave it out to run
 ``--python`` directly, e.g. on the board itself). The repository's ``armstft`` package is put on
-``PYTHONPATH`` ahead of any installed one. Prints one table per scenario and the union; ``--json``
-writes everything for docs and tests.
+``PYTHONPATH`` ahead of any installed one (``--installed-armstft``: the tree's own). Prints one line
+per scenario and the union; ``--json`` writes everything for docs and tests; ``--keep DIR`` keeps the
+dumps and logs, and ``--keep DIR --reuse`` maps them again without running anything.
 """
 
 from __future__ import annotations
