@@ -20,3 +20,7 @@ IMAGE_INSTALL = "packagegroup-core-boot \
                  armstft-model"
 
 IMAGE_LINGUAS = ""
+
+# Issue #19 (minimal image): torch recommends what only torch.compile (jinja2), fsspec storage and C++
+# extension builds (setuptools) import; this image has no compiler and runs none of them.
+BAD_RECOMMENDATIONS += "python3-fsspec python3-jinja2 python3-setuptools"

@@ -4,8 +4,10 @@
 # python3-torch (tune flags, BLAS, package list, distro features, build dependencies, build-path
 # hygiene), resolve the whole task graph (`bitbake -g armstft-image`: the board software in it, no
 # graphics or audio stack), run the first task of every recipe in both images' graphs
-# (`bitbake -k --runall=recipe_qa`: oe-core's recipe QA, which runs before do_fetch), and run
-# oe-core's yocto-check-layer on meta-armstft.
+# (`bitbake -k --runall=recipe_qa`: oe-core's recipe QA, which runs before do_fetch), walk both images'
+# runtime package closure with bitbake's parsed RDEPENDS/RRECOMMENDS (scripts/image_closure.py: the
+# production image holds none of the standard-library parts issue #19 removed), and run oe-core's
+# yocto-check-layer on meta-armstft.
 #
 # Usage: scripts/check-bitbake.sh CHECKOUT [MACHINE [OVERLAY]]
 #   CHECKOUT  a directory holding bitbake/, openembedded-core/ and meta-openembedded/ (and
@@ -277,6 +279,18 @@ grep -E '^NOTE: Tasks Summary|^ERROR: [^ ]+ do_recipe_qa|^ERROR: .*QA Issue|^(WA
     "$build/recipe-qa.log" | sed 's/^/  /' | tee -a "$summary" || true
 qa_failed=$(grep -cE '^ERROR: Task .*do_recipe_qa.* failed' "$build/recipe-qa.log" || true)
 note "  do_recipe_qa failures: $qa_failed"
+
+# --- 4b. the images' runtime closure (issue #19: minimal image) ---------------------------------------
+# scripts/image_closure.py walks RDEPENDS/RRECOMMENDS from PACKAGE_INSTALL with bitbake's own parsed
+# values (python3's packages are made from its manifest at parse time): the production image must
+# hold no python3-modules, tkinter, idle, pydoc, ensurepip, sqlite3, curses or venv. The development
+# image's closure is printed only (pip and the ptest bring more of the standard library, by design).
+timed closure-image python3 "$repo/scripts/image_closure.py" armstft-image --json "$build/closure-image.json" ||
+    fail=1
+sed 's/^/  /' "$build/closure-image.log" | tee -a "$summary"
+timed closure-image-dev python3 "$repo/scripts/image_closure.py" armstft-image-dev --forbid '' \
+    --json "$build/closure-image-dev.json" || fail=1
+sed 's/^/  /' "$build/closure-image-dev.log" | tee -a "$summary"
 
 # --- 5. fetch and unpack what the premirror holds -----------------------------------------------------
 # do_patch cannot run here: it needs quilt-native (PATCHTOOL), whose source tarball is not on this machine.

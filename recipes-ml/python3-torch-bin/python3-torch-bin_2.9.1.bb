@@ -25,19 +25,23 @@ SRC_URI[sha256sum] = "19d144d6b3e29921f1fc70503e9f2fc572cde6a5115c0c0de2f7ca8b14
 
 inherit armstft_wheel
 
+# Only for building against libtorch (issue #19): the headers (torch/include: 35.6 MB of the wheel's
+# 420.4 MB), CMake package files, libshm's headers and the wheel's protoc (two 4.8 MB copies; nothing
+# at runtime runs it). docs/yocto.md, "Minimal image", has the sizes.
 FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
-                    ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake"
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/bin/protoc* \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/lib/libshm/*.h \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/lib/libshm_windows"
 
-# What the wheel's METADATA requires on Linux/aarch64 (setuptools since Python 3.12), plus numpy,
-# which torch imports for tensor conversion.
-RDEPENDS:${PN} += "python3-filelock \
-                   python3-fsspec \
-                   python3-jinja2 \
-                   python3-modules \
-                   python3-networkx \
-                   python3-numpy \
-                   python3-setuptools \
-                   python3-sympy \
-                   python3-typing-extensions"
+inherit armstft_torch_runtime
+
+# What the wheel's METADATA requires on Linux/aarch64 and the board imports (see the class), and the
+# measured standard-library packages. setuptools (required since Python 3.12) is imported only by
+# torch.utils.cpp_extension, which compiles C++ extensions: recommended, like jinja2 and fsspec.
+RDEPENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RDEPENDS} \
+                   ${ARMSTFT_TORCH_STDLIB_RDEPENDS}"
+RRECOMMENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RRECOMMENDS} \
+                      python3-setuptools"
 
 RPROVIDES:${PN} = "python3-torch"

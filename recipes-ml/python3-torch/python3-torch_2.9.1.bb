@@ -45,6 +45,9 @@ SRC_URI[sha256sum] = "e17504700ebc4c87f9b57059df1c4d790b769458c04db144c7a92aea90
 
 S = "${UNPACKDIR}/pytorch-v${PV}"
 
+# The runtime dependencies it shares with python3-torch-bin (measured, issue #19); variables only.
+inherit armstft_torch_runtime
+
 # cmake provides the cross toolchain file (and cmake-native/ninja-native); setup.py drives CMake
 # itself, so configure/compile/install come from the PEP 517 class (inherited last, so it wins).
 inherit cmake python_setuptools_build_meta
@@ -212,18 +215,17 @@ do_install:append() {
         $site/torch/share/cmake/ATen/ATenConfig.cmake
 }
 
-# Headers, CMake config and the C++ extension toolchain are only for building against libtorch.
+# Headers, CMake config and the C++ extension toolchain are only for building against libtorch
+# (issue #19: 35.6 MB of headers in PyPI's wheel of the same version). protoc is not installed
+# by this build (the host protoc from protobuf-native is used); the pattern is the -bin recipe's.
 FILES:${PN}-dev += "${PYTHON_SITEPACKAGES_DIR}/torch/include \
                     ${PYTHON_SITEPACKAGES_DIR}/torch/share/cmake \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/bin/protoc* \
+                    ${PYTHON_SITEPACKAGES_DIR}/torch/lib/libshm/*.h \
                     ${PYTHON_SITEPACKAGES_DIR}/torchgen/packaged"
 
-RDEPENDS:${PN} += "libgomp \
-                   openblas \
-                   python3-filelock \
-                   python3-fsspec \
-                   python3-jinja2 \
-                   python3-modules \
-                   python3-networkx \
-                   python3-numpy \
-                   python3-sympy \
-                   python3-typing-extensions"
+RDEPENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RDEPENDS} \
+                   ${ARMSTFT_TORCH_STDLIB_RDEPENDS} \
+                   libgomp \
+                   openblas"
+RRECOMMENDS:${PN} += "${ARMSTFT_TORCH_PYPI_RRECOMMENDS}"
