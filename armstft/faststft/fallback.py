@@ -45,16 +45,19 @@ def log_mel_reference(
     x: torch.Tensor,
     fb: torch.Tensor,
     n_fft: int,
-    hop_length: int | None,
-    win_length: int | None,
-    window: torch.Tensor | None,
-    center: bool,
-    pad_mode: str,
-    normalized: bool,
-    power: float,
-    eps: float,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window: torch.Tensor | None = None,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    normalized: bool = False,
+    power: float = 2.0,
+    eps: float = 1e-6,
 ) -> torch.Tensor:
-    """log(fb^T |stft|^power + eps), composed as torchaudio's MelSpectrogram composes it."""
+    """log(fb^T |stft|^power + eps), composed as torchaudio's MelSpectrogram composes it.
+
+    The defaults are the schema's: the dispatcher hands a Python kernel only the arguments before the
+    trailing ones left at their defaults (a scripted model's ``log_mel(x, fb, 512, 256, 512, w)``)."""
     spec = torch.stft(x, n_fft, hop_length, win_length, window, center, pad_mode, normalized, True, True)
     mag = spec.abs()
     if power != 1.0:
