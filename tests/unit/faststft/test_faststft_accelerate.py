@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import torch
@@ -19,17 +17,9 @@ import torchaudio
 
 import armstft
 import armstft.faststft as fast
+from tests.unit.faststft.acceleration import accelerated
 
 pytestmark = pytest.mark.skipif(not fast.available(), reason=f"native engine not built: {fast.load_error()}")
-
-
-@contextmanager
-def accelerated(on: bool = True) -> Iterator[None]:
-    was = fast.accelerate(on)
-    try:
-        yield
-    finally:
-        fast.accelerate(was)
 
 
 def calls() -> dict[str, int]:

@@ -22,8 +22,6 @@ has no backward, so the gradients are torch's exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -31,18 +29,10 @@ import torch
 import torchaudio
 
 import armstft.faststft as fast
+from tests.unit.faststft.acceleration import accelerated
 
 pytestmark = pytest.mark.skipif(not fast.available(), reason=f"native engine not built: {fast.load_error()}")
 EPS = 2.0**-24
-
-
-@contextmanager
-def accelerated(on: bool = True) -> Iterator[None]:
-    was = fast.accelerate(on)
-    try:
-        yield
-    finally:
-        fast.accelerate(was)
 
 
 def istft_calls() -> int:

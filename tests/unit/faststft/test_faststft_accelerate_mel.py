@@ -15,8 +15,6 @@ differs from the correctly rounded value by one ULP on some subnormal results, s
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -26,17 +24,9 @@ import torchaudio
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import armstft.faststft as fast
+from tests.unit.faststft.acceleration import accelerated
 
 pytestmark = pytest.mark.skipif(not fast.available(), reason=f"native engine not built: {fast.load_error()}")
-
-
-@contextmanager
-def accelerated(on: bool = True) -> Iterator[None]:
-    was = fast.accelerate(on)
-    try:
-        yield
-    finally:
-        fast.accelerate(was)
 
 
 def delta(before: dict[str, int]) -> dict[str, int]:
