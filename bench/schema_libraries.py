@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -66,12 +65,11 @@ DAMAGE = {  # what a hand-edited manifest gets wrong
 
 
 def _ours(tmp: Path, manifest: dict) -> str:
-    bundle = tmp / "b"
-    shutil.rmtree(bundle, ignore_errors=True)
-    shutil.copytree(BUNDLE, bundle)
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    """What ``armstft verify`` says of this manifest: ``load_manifest`` reads manifest.json and nothing else,
+    so the folder needs no model files."""
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
     try:
-        load_manifest(bundle)
+        load_manifest(tmp)
     except ArmstftError as err:
         return str(err)
     return "(accepted)"
