@@ -18,7 +18,7 @@ from pathlib import Path
 from harness import paths
 from harness.drivers.local import LocalTransport
 from harness.errors import StageError
-from harness.pytestplugin.options import OPTIONS
+from harness.pytestplugin.options import add_to_argparse, value
 from harness.results.publish import close_run
 from harness.results.runfolder import RunResults
 from harness.steps.device import bench_command, corrupt_copy, device_plan, run_device_checks
@@ -42,13 +42,14 @@ def _steps(args: argparse.Namespace, results: RunResults, work: Path) -> bool:
     results.update_meta(bundle=str(bundle), bundle_on_board=str(bundle))
     corrupt = work / "corrupt"
     corrupt_copy(Path(bundle), corrupt)
-    plan = device_plan(str(bundle), str(corrupt), None, args.case_seconds)
+    case_seconds = value(args, "case-seconds")
+    plan = device_plan(str(bundle), str(corrupt), None, case_seconds)
     steps = run_device_checks(
         host, results, plan, workdir=str(work), stage="verifying", timeout=STEP_TIMEOUT_S
     )
     out = results.board_dir / "bench.json"
     bench = host.run(
-        bench_command(str(bundle), str(out), args.bench_args, args.case_seconds),
+        bench_command(str(bundle), str(out), value(args, "bench-args"), case_seconds),
         stage="benchmarking",
         timeout=STEP_TIMEOUT_S,
     )
@@ -58,14 +59,11 @@ def _steps(args: argparse.Namespace, results: RunResults, work: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = {o.name: o for o in OPTIONS}
     p = argparse.ArgumentParser(prog="python -m harness.hostjob", description=__doc__.splitlines()[0])
     p.add_argument("--bundle", type=Path, help="a bundle to check (default: export one from the weights)")
-    p.add_argument("--bench-args", default=defaults["bench-args"].default, help="extra 'armstft bench' args")
-    p.add_argument("--case-seconds", type=defaults["case-seconds"].type, help=defaults["case-seconds"].help)
-    p.add_argument("--results-root", type=Path, default=defaults["results-root"].default)
+    add_to_argparse(p, ("bench-args", "case-seconds", "results-root"))  # the board run's own options
     args = p.parse_args(argv)
-    results = RunResults.create(args.results_root, "host")
+    results = RunResults.create(value(args, "results-root"), "host")
     results.update_meta(board="host", env="this host (python -m harness.hostjob)")
     print(f"results: {results.root}", file=sys.stderr)
     try:

@@ -103,10 +103,11 @@ def add_to_pytest(add: Callable[..., None]) -> None:
         add(PREFIX + option.name, **option.kwargs(with_default=True))
 
 
-def add_to_argparse(parser: argparse.ArgumentParser) -> None:
-    """Declare the forwarded options as ``--NAME`` on ``harness.run``'s parser."""
+def add_to_argparse(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Declare the forwarded options (or only ``names``) as ``--NAME`` on a command's parser; read them back
+    with :func:`value`."""
     for option in OPTIONS:
-        if option.forwarded:
+        if option.forwarded and (names is None or option.name in names):
             parser.add_argument("--" + option.name, **option.kwargs(with_default=False))
 
 
