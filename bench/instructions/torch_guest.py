@@ -16,18 +16,7 @@ import os
 import sys
 import time
 
-MARK_BASE = 0x4D400000  # insn_count.c's default: marks are sched_get_priority_max(MARK_BASE + i)
-_marks = [0]
-
-
-def mark() -> None:
-    """Marker syscall i = 0, 1, ...: sched_get_priority_max(MARK_BASE + i) fails with EINVAL."""
-    try:
-        os.sched_get_priority_max(MARK_BASE + _marks[0])
-    except OSError:
-        pass
-    _marks[0] += 1
-
+from marks import mark  # beside this script: sys.path[0]
 
 plan: list[dict] = []
 mark()

@@ -20,21 +20,11 @@ import time
 from pathlib import Path
 
 import torch
+from marks import mark  # beside this script: sys.path[0]
 
 import armstft.faststft as fast
 
-MARK_BASE = 0x4D400000  # insn_count.c's default: marks are sched_get_priority_max(MARK_BASE + i)
-_marks = [0]
 WARMUP = 2  # uncounted calls before each row (the first call of a TorchScript module optimises its graph)
-
-
-def mark() -> None:
-    """Marker syscall i = 0, 1, ...: sched_get_priority_max(MARK_BASE + i) fails with EINVAL."""
-    try:
-        os.sched_get_priority_max(MARK_BASE + _marks[0])
-    except OSError:
-        pass
-    _marks[0] += 1
 
 
 def replay(calls: list) -> None:
